@@ -1,0 +1,3 @@
+//! Text stages: normalization, the prefilter and Lindera tokenization.
+
+pub mod tokenize;
