@@ -1,3 +1,6 @@
-//! Text stages: normalization, the prefilter and Lindera tokenization.
+//! Text stages: normalization (with a map back to original offsets), readings and romaji,
+//! the Aho-Corasick prefilter and Lindera tokenization.
 
+pub mod normalize;
+pub mod reading;
 pub mod tokenize;

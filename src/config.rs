@@ -1,0 +1,1 @@
+//! Watchlist loading (placeholder: being written).

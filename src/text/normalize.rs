@@ -1,0 +1,1 @@
+//! Normalization of post text for matching (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Kana folding and romaji (placeholder: being written).
