@@ -1,7 +1,9 @@
-fn main() {
-    let d = mimamori::text::tokenize::load_dictionary().expect("dict");
-    let seg = lindera::segmenter::Segmenter::new(lindera::mode::Mode::Normal, d, None);
-    for mut t in seg.segment("山田商事の社員に殺されたい".into()).unwrap() {
-        println!("{} {:?}", t.surface.clone(), t.details());
-    }
+//! The `mimamori` command: a thin clap front over the library (see `src/cli/`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
 }

@@ -1,4 +1,337 @@
 //! Analysis: which watched targets a post mentions, which risk categories apply, which
 //! personal data it holds, and how severe it is.
+//!
+//! The flow for one post: normalize → fold → prefilter (names automaton + personal-data
+//! shapes). Most posts stop there: no tokenization, no allocation beyond the normalized text.
+//! Candidates are tokenized once with Lindera; mentions are checked against the tokens,
+//! personal data is detected and compared with watched values, and the risk lexicon is scored
+//! against each mentioned target. Everything here is a pure function of the post and the
+//! watchlist: no I/O, no `.await`.
 
+pub mod matcher;
 pub mod pii;
+pub mod risk;
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{PersonalValue, Target, TargetKind, Watchlist};
+use crate::text::normalize;
+use crate::text::tokenize;
+use matcher::{MatchHow, Matcher, MatcherError};
+use pii::{PiiFound, PiiKind};
+use risk::{Category, Lexicon, LexiconError};
+
+/// One post to analyze, as `mimamori analyze` reads it (JSON Lines).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PostInput {
+    /// Caller's id, echoed in the output.
+    #[serde(default, deserialize_with = "id_string")]
+    pub id: String,
+    /// The post body.
+    pub text: String,
+    /// Thread or page title, if any: a target named there is what the post is about.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Post URL, if known.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Source kind (5ch, rss, …), if known.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Posted-at as written, if known.
+    #[serde(default)]
+    pub posted_at: Option<String>,
+}
+
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// Where in the post a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The body (`text`).
+    Text,
+    /// The title.
+    Title,
+}
+
+/// What a match is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MatchDetail {
+    /// A mention of a target.
+    Target {
+        /// How it was recognized.
+        how: MatchHow,
+    },
+    /// A risk term about a target.
+    Risk {
+        /// Its category.
+        category: Category,
+        /// The lexicon entry.
+        term: String,
+        /// Its score in context (0-100).
+        score: u8,
+    },
+    /// Personal data.
+    Pii {
+        /// Its kind.
+        pii: PiiKind,
+        /// True if it is one of the target's watched values.
+        watched: bool,
+    },
+}
+
+/// One match, located in the original input so it can be shown in place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Match {
+    /// Target id the match is about (absent for personal data about nobody watched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// What matched.
+    #[serde(flatten)]
+    pub detail: MatchDetail,
+    /// Which field holds it.
+    pub field: Field,
+    /// Byte offset in that field.
+    pub start: usize,
+    /// Byte offset one past the end.
+    pub end: usize,
+    /// The matched text; personal values are masked.
+    pub text: String,
+}
+
+/// The result of analyzing one post (`design.md` §3).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Analysis {
+    /// The input's id.
+    pub id: String,
+    /// Ids of the targets the post is about.
+    pub targets: Vec<String>,
+    /// Whether the post needs a human's attention.
+    pub flagged: bool,
+    /// Risk categories found (defamation, insult, threat, personal_data).
+    pub categories: Vec<Category>,
+    /// Personal-data kinds leaked.
+    pub pii: Vec<PiiKind>,
+    /// Severity 0–100 (0 when not flagged).
+    pub severity: u8,
+    /// Every match, in text order.
+    pub matches: Vec<Match>,
+}
+
+/// Why an analyzer could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The matcher could not be compiled.
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    /// The lexicon data is broken.
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+    /// The dictionary could not be loaded.
+    #[error(transparent)]
+    Tokenize(#[from] tokenize::TokenizeError),
+}
+
+/// Analyzes posts against a watchlist. Build once, then call [`Analyzer::analyze`] from any
+/// number of threads.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    targets: Vec<Target>,
+    matcher: Matcher,
+    lexicon: Lexicon,
+    watched: Vec<(usize, PersonalValue)>,
+}
+
+/// Separator between title and body in the analyzed text: a sentence end.
+const TITLE_SEP: &str = "\n";
+
+impl Analyzer {
+    /// Builds the analyzer for a watchlist (compiles the automaton, loads the lexicon).
+    pub fn new(watchlist: &Watchlist) -> Result<Self, AnalyzeError> {
+        tokenize::warm_up()?;
+        let matcher = Matcher::new(&watchlist.targets)?;
+        let lexicon = Lexicon::embedded()?;
+        let watched = watchlist
+            .targets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.personal.iter().map(move |p| (i, p.clone())))
+            .collect();
+        Ok(Analyzer {
+            targets: watchlist.targets.clone(),
+            matcher,
+            lexicon,
+            watched,
+        })
+    }
+
+    /// Analyzes one post.
+    pub fn analyze(&self, post: &PostInput) -> Analysis {
+        let mut out = Analysis {
+            id: post.id.clone(),
+            ..Default::default()
+        };
+        let title = post.title.as_deref().filter(|t| !t.trim().is_empty());
+        let combined;
+        let (text, body_offset) = match title {
+            Some(t) => {
+                combined = format!("{t}{TITLE_SEP}{}", post.text);
+                (combined.as_str(), t.len() + TITLE_SEP.len())
+            }
+            None => (post.text.as_str(), 0),
+        };
+        let norm = normalize::normalize(text);
+        let folded = normalize::fold(&norm.text);
+        let name_candidate = self.matcher.is_candidate(&norm, &folded);
+        let pii_candidate = pii::might_contain_pii(&norm.text);
+        if !name_candidate && !pii_candidate {
+            return out;
+        }
+        let found = if pii_candidate { pii::detect(&norm.text) } else { Vec::new() };
+        let watched_hits: Vec<(usize, &PiiFound)> = found
+            .iter()
+            .flat_map(|f| {
+                self.watched
+                    .iter()
+                    .filter(|(_, w)| w.kind == f.kind && pii::watched_matches(f.kind, &w.value, f))
+                    .map(move |(ti, _)| (*ti, f))
+            })
+            .collect();
+        if !name_candidate && watched_hits.is_empty() {
+            return out;
+        }
+        let tokens = match tokenize::tokenize(&norm.text) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(post = %post.id, error = %e, "tokenizing failed; matching without word boundaries");
+                Vec::new()
+            }
+        };
+        let mentions = if name_candidate {
+            self.matcher.mentions(&norm, &folded, &tokens)
+        } else {
+            Vec::new()
+        };
+        let locate = |norm_range: &Range<usize>| {
+            let orig = norm.original_range(norm_range.clone());
+            let snippet = text.get(orig.clone()).unwrap_or("").to_string();
+            if orig.start >= body_offset {
+                (Field::Text, orig.start - body_offset, orig.end - body_offset, snippet)
+            } else {
+                let title_len = body_offset - TITLE_SEP.len();
+                (Field::Title, orig.start, orig.end.min(title_len).max(orig.start), snippet)
+            }
+        };
+        let mut target_ids: BTreeSet<usize> = mentions.iter().map(|m| m.target).collect();
+        target_ids.extend(watched_hits.iter().map(|(t, _)| *t));
+        let mut categories = BTreeSet::new();
+        let mut pii_kinds = BTreeSet::new();
+        let mut severity = 0u8;
+        let ctx = &self.lexicon.context;
+        for &ti in &target_ids {
+            let target = &self.targets[ti];
+            let id = Some(target.id.clone());
+            let mine: Vec<&matcher::Mention> = mentions.iter().filter(|m| m.target == ti).collect();
+            let mut anchors: Vec<Range<usize>> = mine.iter().map(|m| m.norm.clone()).collect();
+            for m in &mine {
+                let (field, start, end, snippet) = locate(&m.norm);
+                out.matches.push(Match { target: id.clone(), detail: MatchDetail::Target { how: m.how }, field, start, end, text: snippet });
+            }
+            // Personal data: watched values anywhere; other values next to a person's name.
+            let mut leaks: Vec<(PiiKind, u8)> = Vec::new();
+            for f in &found {
+                let watched = watched_hits.iter().any(|(t, w)| *t == ti && std::ptr::eq(*w, f));
+                let leak = watched
+                    || match target.kind {
+                        TargetKind::Person => !mine.is_empty(),
+                        TargetKind::Business => {
+                            !mine.is_empty()
+                                && (matches!(f.kind, PiiKind::MyNumber | PiiKind::CreditCard)
+                                    || ctx.person_context_near(&folded, &f.range))
+                        }
+                    };
+                if !leak {
+                    continue;
+                }
+                if watched {
+                    anchors.push(f.range.clone());
+                    if mine.is_empty() {
+                        let (field, start, end, _) = locate(&f.range);
+                        out.matches.push(Match {
+                            target: id.clone(),
+                            detail: MatchDetail::Target { how: MatchHow::PersonalValue },
+                            field,
+                            start,
+                            end,
+                            text: pii::mask(f.kind, &f.normalized),
+                        });
+                    }
+                }
+                leaks.push((f.kind, ctx.pii_severity(f.kind)));
+                let (field, start, end, _) = locate(&f.range);
+                out.matches.push(Match {
+                    target: id.clone(),
+                    detail: MatchDetail::Pii { pii: f.kind, watched },
+                    field,
+                    start,
+                    end,
+                    text: pii::mask(f.kind, &f.normalized),
+                });
+            }
+            let risks = self.lexicon.assess(&folded, &tokens, &anchors);
+            let mut best: Vec<(Category, u8)> = Vec::new();
+            for r in &risks {
+                match best.iter_mut().find(|(c, _)| *c == r.category) {
+                    Some((_, s)) => *s = (*s).max(r.score),
+                    None => best.push((r.category, r.score)),
+                }
+            }
+            best.retain(|(_, s)| *s >= ctx.threshold);
+            for r in risks.iter().filter(|r| best.iter().any(|(c, _)| *c == r.category)) {
+                let (field, start, end, snippet) = locate(&r.norm);
+                out.matches.push(Match {
+                    target: id.clone(),
+                    detail: MatchDetail::Risk { category: r.category, term: r.term.clone(), score: r.score },
+                    field,
+                    start,
+                    end,
+                    text: snippet,
+                });
+            }
+            if let Some(max) = leaks.iter().map(|(_, s)| *s).max() {
+                best.push((Category::PersonalData, max));
+                pii_kinds.extend(leaks.iter().map(|(k, _)| *k));
+            }
+            if !best.is_empty() {
+                let top = best.iter().map(|(_, s)| u32::from(*s)).max().unwrap_or(0);
+                let extra = u32::from(ctx.extra_category_bonus) * (best.len() as u32 - 1);
+                let evasion = if mine.iter().any(|m| matches!(m.how, MatchHow::Masked | MatchHow::Spaced | MatchHow::Romaji)) {
+                    u32::from(ctx.evasion_bonus)
+                } else {
+                    0
+                };
+                severity = severity.max((top + extra + evasion).min(100) as u8);
+                categories.extend(best.iter().map(|(c, _)| *c));
+            }
+            out.targets.push(target.id.clone());
+        }
+        out.flagged = !categories.is_empty();
+        out.categories = categories.into_iter().collect();
+        out.pii = pii_kinds.into_iter().collect();
+        out.severity = if out.flagged { severity } else { 0 };
+        out.matches.sort_by_key(|m| (m.field == Field::Text, m.start));
+        out
+    }
+}

@@ -2,5 +2,6 @@
 //! the Aho-Corasick prefilter and Lindera tokenization.
 
 pub mod normalize;
+pub mod prefilter;
 pub mod reading;
 pub mod tokenize;

@@ -1,0 +1,461 @@
+//! Target matching: which watched names a post mentions, and how each mention was made.
+//!
+//! Every name and alias is normalized and folded (katakana → hiragana, ASCII lower-case) and
+//! expanded into the forms people use to evade search: the kana reading (given, or derived
+//! from the dictionary), mixes of reading and kanji (やまだ商事), one masked character
+//! (伏せ字: 山〇商事) for names of four characters or more, separators between characters
+//! (山.田.商.事: found on the compacted text) and romaji (Yamada Shouji). All forms go into one
+//! Aho-Corasick automaton ([`Prefilter`]). Candidates are then checked against the Lindera
+//! tokens: a mention must not start or end inside a kanji word (山田商事務所 is not 山田商事),
+//! ASCII mentions must sit on word boundaries, and `exclude` phrases veto what they cover.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::config::Target;
+use crate::text::normalize::{self, Normalized};
+use crate::text::prefilter::{Prefilter, PrefilterError};
+use crate::text::reading;
+use crate::text::tokenize::{self, Token, TokenizeError};
+
+/// How a mention was recognized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchHow {
+    /// One of the target's names, as written (after normalization and kana folding).
+    Name,
+    /// One of its aliases.
+    Alias,
+    /// Its kana reading, or a mix of reading and kanji.
+    Reading,
+    /// A name with one character masked (伏せ字).
+    Masked,
+    /// A name with separators inserted between its characters.
+    Spaced,
+    /// Its romanized reading.
+    Romaji,
+    /// One of its watched personal values.
+    PersonalValue,
+}
+
+/// One mention of a target in a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// Index of the target in the watchlist.
+    pub target: usize,
+    /// How it was found.
+    pub how: MatchHow,
+    /// Byte range in the normalized text.
+    pub norm: Range<usize>,
+    /// Byte range in the original text.
+    pub original: Range<usize>,
+}
+
+/// Characters used to mask one character of a name, canonicalized to '〇' in the match view
+/// (all are three bytes in UTF-8, so the offset map is kept).
+const MASKS_3: &[char] = &['〇', '○', '●', '◯', '□', '■', '◎', '△', '▲', '✕', '＿'];
+/// Masks of other byte lengths, matched as pattern variants.
+const MASKS_OTHER: &[char] = &['*', '×', '?', '_', 'x'];
+
+/// Minimum length, in characters, of a name that may be matched with one masked character.
+const MASK_MIN_CHARS: usize = 4;
+/// Minimum length of a kana reading used as a pattern (shorter readings hit everyday words).
+const READING_MIN_CHARS: usize = 4;
+/// Minimum length of a romaji key.
+const ROMAJI_MIN_LEN: usize = 6;
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    target: usize,
+    how: MatchHow,
+    ascii: bool,
+}
+
+/// The compiled matcher for all targets of a watchlist.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    prefilter: Prefilter,
+    patterns: Vec<Pattern>,
+    excludes: Vec<(usize, String)>,
+    romaji: Vec<(usize, String)>,
+}
+
+/// Why the matcher could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    /// Deriving a reading needs the tokenizer.
+    #[error("target \"{target}\": cannot derive a reading for \"{name}\": {source}")]
+    Reading {
+        /// Target id.
+        target: String,
+        /// The name.
+        name: String,
+        /// The tokenizer error.
+        source: TokenizeError,
+    },
+    /// The automaton failed.
+    #[error(transparent)]
+    Prefilter(#[from] PrefilterError),
+}
+
+/// Normalizes and folds a watchlist string the way post text is.
+pub fn fold_term(s: &str) -> String {
+    normalize::fold(&normalize::normalize(s).text)
+}
+
+/// Replaces the three-byte mask characters with '〇' (byte-length preserving); borrows when
+/// there is none, which is almost always.
+fn canonical_masks(folded: &str) -> Cow<'_, str> {
+    if !folded.chars().any(|c| c != '〇' && MASKS_3.contains(&c)) {
+        return Cow::Borrowed(folded);
+    }
+    Cow::Owned(
+        folded
+            .chars()
+            .map(|c| if MASKS_3.contains(&c) { '〇' } else { c })
+            .collect(),
+    )
+}
+
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々' | '\u{F900}'..='\u{FAFF}')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+struct PatternSet {
+    texts: Vec<String>,
+    patterns: Vec<Pattern>,
+}
+
+impl PatternSet {
+    fn add(&mut self, target: usize, how: MatchHow, text: String) {
+        if text.chars().count() < 2 || self.texts.iter().zip(&self.patterns).any(|(t, p)| *t == text && p.target == target) {
+            return;
+        }
+        let ascii = text.is_ascii();
+        self.texts.push(text);
+        self.patterns.push(Pattern { target, how, ascii });
+    }
+}
+
+impl Matcher {
+    /// Compiles every target's names, aliases, readings and obfuscated forms.
+    pub fn new(targets: &[Target]) -> Result<Self, MatcherError> {
+        let mut set = PatternSet {
+            texts: Vec::new(),
+            patterns: Vec::new(),
+        };
+        let mut excludes = Vec::new();
+        let mut romaji = Vec::new();
+        for (ti, target) in targets.iter().enumerate() {
+            let mut readings: Vec<String> = target
+                .readings
+                .iter()
+                .map(|r| reading::kata_to_hira(&fold_term(r)))
+                .collect();
+            let named = target
+                .names
+                .iter()
+                .map(|n| (MatchHow::Name, n))
+                .chain(target.aliases.iter().map(|a| (MatchHow::Alias, a)));
+            for (how, raw) in named {
+                let folded = fold_term(raw);
+                set.add(ti, how, folded.clone());
+                if folded.is_ascii() {
+                    let key = reading::romaji_key(&folded);
+                    if key.len() >= ROMAJI_MIN_LEN && !romaji.contains(&(ti, key.clone())) {
+                        romaji.push((ti, key));
+                    }
+                    continue;
+                }
+                if folded.chars().count() >= MASK_MIN_CHARS {
+                    let chars: Vec<char> = folded.chars().collect();
+                    for i in 0..chars.len() {
+                        for mask in std::iter::once(&'〇').chain(MASKS_OTHER) {
+                            let mut masked = chars.clone();
+                            masked[i] = *mask;
+                            set.add(ti, MatchHow::Masked, masked.into_iter().collect());
+                        }
+                    }
+                }
+                if folded.chars().any(is_kanji) {
+                    let tokens = tokenize::tokenize(&folded).map_err(|source| MatcherError::Reading {
+                        target: target.id.clone(),
+                        name: raw.clone(),
+                        source,
+                    })?;
+                    for variant in reading_variants(&tokens) {
+                        if variant.chars().all(|c| !is_kanji(c)) {
+                            if variant.chars().count() >= READING_MIN_CHARS && !readings.contains(&variant) {
+                                readings.push(variant);
+                            }
+                        } else if variant != folded {
+                            set.add(ti, MatchHow::Reading, variant);
+                        }
+                    }
+                } else if reading::is_kana(&folded) && !readings.contains(&folded) {
+                    readings.push(folded.clone());
+                }
+            }
+            for r in &readings {
+                if r.chars().count() >= READING_MIN_CHARS {
+                    set.add(ti, MatchHow::Reading, r.clone());
+                }
+                let key = reading::kana_to_romaji_key(r);
+                if key.len() >= ROMAJI_MIN_LEN && !romaji.contains(&(ti, key.clone())) {
+                    romaji.push((ti, key));
+                }
+            }
+            for e in &target.exclude {
+                excludes.push((ti, fold_term(e)));
+            }
+        }
+        Ok(Matcher {
+            prefilter: Prefilter::new(&set.texts)?,
+            patterns: set.patterns,
+            excludes,
+            romaji,
+        })
+    }
+
+    /// The cheap scan: true if the folded text may mention a target. `folded` is
+    /// `fold(normalize(text))`; the compacted view and romaji are checked too.
+    pub fn is_candidate(&self, norm: &Normalized, folded: &str) -> bool {
+        if self.prefilter.is_match(&canonical_masks(folded)) {
+            return true;
+        }
+        if has_separator(&norm.text) {
+            let compact = normalize::compact(norm);
+            if self.prefilter.is_match(&normalize::fold(&compact.text)) {
+                return true;
+            }
+        }
+        !self.romaji.is_empty() && !self.romaji_mentions(norm).is_empty()
+    }
+
+    /// Every mention in a candidate post. `tokens` are the Lindera tokens of `norm.text`.
+    pub fn mentions(&self, norm: &Normalized, folded: &str, tokens: &[Token]) -> Vec<Mention> {
+        let view = canonical_masks(folded);
+        let mut out: Vec<Mention> = Vec::new();
+        for (pi, range) in self.prefilter.find_all(&view) {
+            let pattern = &self.patterns[pi];
+            if pattern.ascii && !ascii_bounded(&view, &range) {
+                continue;
+            }
+            if !pattern.ascii && crosses_kanji_word(tokens, &range) {
+                continue;
+            }
+            out.push(Mention {
+                target: pattern.target,
+                how: pattern.how,
+                original: norm.original_range(range.clone()),
+                norm: range,
+            });
+        }
+        if has_separator(&norm.text) {
+            let compact = normalize::compact(norm);
+            let cfolded = normalize::fold(&compact.text);
+            let cview = canonical_masks(&cfolded);
+            for (pi, range) in self.prefilter.find_all(&cview) {
+                let pattern = &self.patterns[pi];
+                if pattern.ascii {
+                    continue;
+                }
+                let original = compact.original_range(range.clone());
+                let norm_range = norm_range_of(norm, &original);
+                if out.iter().any(|m| m.target == pattern.target && overlaps(&m.norm, &norm_range)) {
+                    continue;
+                }
+                let how = if pattern.how == MatchHow::Masked { MatchHow::Masked } else { MatchHow::Spaced };
+                out.push(Mention {
+                    target: pattern.target,
+                    how,
+                    original,
+                    norm: norm_range,
+                });
+            }
+        }
+        for m in self.romaji_mentions(norm) {
+            if !out.iter().any(|o| o.target == m.target && overlaps(&o.norm, &m.norm)) {
+                out.push(m);
+            }
+        }
+        out.retain(|m| !self.excluded(folded, m));
+        dedupe(out)
+    }
+
+    fn excluded(&self, folded: &str, m: &Mention) -> bool {
+        self.excludes.iter().any(|(ti, phrase)| {
+            *ti == m.target
+                && folded
+                    .match_indices(phrase.as_str())
+                    .any(|(s, p)| s <= m.norm.start && m.norm.end <= s + p.len())
+        })
+    }
+
+    fn romaji_mentions(&self, norm: &Normalized) -> Vec<Mention> {
+        let mut out = Vec::new();
+        if self.romaji.is_empty() {
+            return out;
+        }
+        for run in ascii_runs(&norm.text) {
+            let words: Vec<(usize, &str)> = word_spans(&norm.text[run.clone()])
+                .map(|(s, w)| (run.start + s, w))
+                .collect();
+            for i in 0..words.len() {
+                let mut joined = String::new();
+                for j in i..words.len().min(i + 4) {
+                    joined.push_str(words[j].1);
+                    let key = reading::romaji_key(&joined);
+                    for (ti, tkey) in &self.romaji {
+                        if key == *tkey {
+                            let range = words[i].0..words[j].0 + words[j].1.len();
+                            out.push(Mention {
+                                target: *ti,
+                                how: MatchHow::Romaji,
+                                original: norm.original_range(range.clone()),
+                                norm: range,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every kana/kanji mix of a tokenized name: each token as written or as its reading.
+fn reading_variants(tokens: &[Token]) -> Vec<String> {
+    if tokens.is_empty() || tokens.len() > 4 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for mask in 0..(1u32 << tokens.len()) {
+        let s: String = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if mask & (1 << i) != 0 {
+                    reading::kata_to_hira(&t.reading)
+                } else {
+                    t.surface.clone()
+                }
+            })
+            .collect();
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn has_separator(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, ' ' | '.' | '・' | '･' | '_' | '*' | '/' | '|' | ',' | '、' | '-' | '='))
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The normalized range whose original range is `original` (the map is monotonic).
+fn norm_range_of(norm: &Normalized, original: &Range<usize>) -> Range<usize> {
+    let len = norm.text.len();
+    let find = |target: usize| {
+        let (mut lo, mut hi) = (0usize, len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if norm.original_offset(mid) < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    let start = find(original.start);
+    let end = find(original.end).max(start);
+    let mut end = end.min(len);
+    while end < len && !norm.text.is_char_boundary(end) {
+        end += 1;
+    }
+    let mut start = start.min(end);
+    while start > 0 && !norm.text.is_char_boundary(start) {
+        start -= 1;
+    }
+    start..end
+}
+
+fn ascii_bounded(text: &str, range: &Range<usize>) -> bool {
+    let before = text[..range.start].chars().next_back();
+    let after = text[range.end..].chars().next();
+    !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+}
+
+/// True if a token containing kanji straddles the start or the end of `range`: the tokens
+/// say the characters belong to a different word.
+fn crosses_kanji_word(tokens: &[Token], range: &Range<usize>) -> bool {
+    tokens.iter().any(|t| {
+        let straddles = (t.start < range.start && range.start < t.end)
+            || (t.start < range.end && range.end < t.end);
+        straddles && t.surface.chars().any(is_kanji)
+    })
+}
+
+/// Byte ranges of runs of ASCII letters, digits, spaces and word punctuation.
+fn ascii_runs(text: &str) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let inside = c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '.' | '_');
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push(s..text.len());
+    }
+    runs.retain(|r| text[r.clone()].bytes().filter(u8::is_ascii_alphabetic).count() >= ROMAJI_MIN_LEN);
+    runs
+}
+
+/// Words (runs of ASCII letters) with their byte offsets.
+fn word_spans(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - s.as_ptr() as usize, w))
+}
+
+/// Keeps one mention per (target, overlapping span): the longest, then the most direct.
+fn dedupe(mut mentions: Vec<Mention>) -> Vec<Mention> {
+    mentions.sort_by(|a, b| {
+        a.target
+            .cmp(&b.target)
+            .then(a.norm.start.cmp(&b.norm.start))
+            .then(b.norm.len().cmp(&a.norm.len()))
+            .then(a.how.cmp(&b.how))
+    });
+    let mut out: Vec<Mention> = Vec::new();
+    for m in mentions {
+        if let Some(prev) = out.iter_mut().find(|p| p.target == m.target && overlaps(&p.norm, &m.norm)) {
+            if m.norm.len() > prev.norm.len() {
+                *prev = m;
+            }
+            continue;
+        }
+        out.push(m);
+    }
+    out.sort_by_key(|m| (m.norm.start, m.target));
+    out
+}

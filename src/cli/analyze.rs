@@ -1,0 +1,85 @@
+//! `mimamori analyze --watchlist F [INPUT]`: JSON Lines in, one JSON line out per input line,
+//! in order. A bad line yields `{"id", "error"}` for that line and processing goes on (exit 2).
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::Outcome;
+use mimamori::analyze::{Analyzer, PostInput};
+
+/// Arguments of `analyze`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Watchlist file or directory (default: every watchlists/*.toml).
+    #[arg(long, alias = "config")]
+    watchlist: Option<PathBuf>,
+    /// JSON Lines input (`{"id","text"}` plus optional title, url, source, posted_at); stdin if absent or "-".
+    input: Option<PathBuf>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Outcome> {
+    let watchlist = super::load_watchlist(args.watchlist.as_deref())?;
+    let analyzer = Analyzer::new(&watchlist).context("cannot build the analyzer")?;
+    let input: Box<dyn BufRead> = match args.input.as_deref() {
+        None => Box::new(std::io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open input {}", p.display()))?,
+        )),
+    };
+    let name = args
+        .input
+        .as_ref()
+        .map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let skipped = analyze_lines(&analyzer, input, &mut out, &name)?;
+    out.flush().context("cannot write to stdout")?;
+    Ok(if skipped > 0 { Outcome::Skipped } else { Outcome::Ok })
+}
+
+/// Analyzes every line of `input` into `out`; returns how many lines were skipped.
+fn analyze_lines(analyzer: &Analyzer, mut input: impl BufRead, out: &mut impl Write, name: &str) -> anyhow::Result<usize> {
+    let mut skipped = 0;
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read {name} after line {line_no}"))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = match std::str::from_utf8(&buf) {
+            Err(e) => Err(format!("line is not UTF-8 (byte {})", e.valid_up_to())),
+            Ok(_) => serde_json::from_str::<PostInput>(line).map_err(|e| format!("not a post object: {e}")),
+        };
+        match result {
+            Ok(post) => {
+                let analysis = analyzer.analyze(&post);
+                serde_json::to_writer(&mut *out, &analysis)?;
+            }
+            Err(message) => {
+                skipped += 1;
+                let id = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("id").cloned())
+                    .filter(|v| !v.is_null())
+                    .unwrap_or_else(|| serde_json::Value::from(line_no));
+                eprintln!("mimamori: {name}:{line_no}: skipped: {message}");
+                serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "line": line_no, "error": message}))?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(skipped)
+}

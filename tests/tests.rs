@@ -1,0 +1,6 @@
+//! The one integration-test binary (each extra binary would re-link the embedded dictionary).
+
+mod support;
+
+mod analyze_fixtures;
+mod cli;
