@@ -238,8 +238,9 @@ impl Matcher {
         !self.romaji.is_empty() && !self.romaji_mentions(norm).is_empty()
     }
 
-    /// Every mention in a candidate post. `tokens` are the Lindera tokens of `norm.text`.
-    pub fn mentions(&self, norm: &Normalized, folded: &str, tokens: &[Token]) -> Vec<Mention> {
+    /// Every mention in a candidate post: `text` is the original, `norm` its normalization,
+    /// `folded` the folded `norm.text`, and `tokens` the Lindera tokens of `norm.text`.
+    pub fn mentions(&self, text: &str, norm: &Normalized, folded: &str, tokens: &[Token]) -> Vec<Mention> {
         let view = canonical_masks(folded);
         let mut out: Vec<Mention> = Vec::new();
         for (pi, range) in self.prefilter.find_all(&view) {
@@ -247,13 +248,16 @@ impl Matcher {
             if pattern.ascii && !ascii_bounded(&view, &range) {
                 continue;
             }
-            if !pattern.ascii && crosses_kanji_word(tokens, &range) {
+            if !pattern.ascii && (crosses_kanji_word(tokens, &range) || extends_compound(tokens, &range)) {
                 continue;
             }
+            let original = norm.original_range(range.clone());
+            // 山 田 商 事: the spaces were removed by normalization, but the writer spaced it out.
+            let spaced = text.get(original.clone()).is_some_and(|o| o.trim().chars().any(char::is_whitespace));
             out.push(Mention {
                 target: pattern.target,
-                how: pattern.how,
-                original: norm.original_range(range.clone()),
+                how: if spaced && pattern.how != MatchHow::Masked { MatchHow::Spaced } else { pattern.how },
+                original,
                 norm: range,
             });
         }
@@ -263,12 +267,21 @@ impl Matcher {
             let cview = canonical_masks(&cfolded);
             for (pi, range) in self.prefilter.find_all(&cview) {
                 let pattern = &self.patterns[pi];
-                if pattern.ascii {
+                if pattern.ascii && !ascii_bounded(&cview, &range) {
                     continue;
                 }
                 let original = compact.original_range(range.clone());
                 let norm_range = norm_range_of(norm, &original);
+                // Only what the compaction made visible, and never across natural punctuation
+                // (星野、建設的な is not 星野建設).
+                let inside = &norm.text[norm_range.clone()];
+                if !inside.chars().any(is_separator) || inside.chars().any(|c| matches!(c, '、' | ',' | '，')) {
+                    continue;
+                }
                 if out.iter().any(|m| m.target == pattern.target && overlaps(&m.norm, &norm_range)) {
+                    continue;
+                }
+                if !pattern.ascii && (crosses_kanji_word(tokens, &norm_range) || extends_compound(tokens, &norm_range)) {
                     continue;
                 }
                 let how = if pattern.how == MatchHow::Masked { MatchHow::Masked } else { MatchHow::Spaced };
@@ -355,9 +368,31 @@ fn reading_variants(tokens: &[Token]) -> Vec<String> {
     out
 }
 
+fn is_separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '・' | '･' | '_' | '*' | '/' | '|' | '-' | '=' | '·' | '•')
+}
+
 fn has_separator(text: &str) -> bool {
-    text.chars()
-        .any(|c| matches!(c, ' ' | '.' | '・' | '･' | '_' | '*' | '/' | '|' | ',' | '、' | '-' | '='))
+    text.chars().any(is_separator)
+}
+
+/// Prefixes that may stand right before a name without making it a different, longer name.
+const NAME_PREFIXES: &[&str] = &[
+    "株式会社", "有限会社", "合同会社", "合資会社", "医療法人", "社会福祉法人", "学校法人", "一般社団法人",
+    "社団法人", "財団法人", "宗教法人", "npo法人", "元", "旧", "新", "前", "現", "対", "脱", "反", "全", "各", "某", "弊社", "御社", "貴社", "当社",
+];
+
+/// True if the name is glued to a preceding kanji noun that makes it another name
+/// (西桜井眼科 is not 桜井眼科), unless that noun is a corporate form or a prefix (元, 旧…).
+fn extends_compound(tokens: &[Token], range: &Range<usize>) -> bool {
+    let Some(prev) = tokens.iter().rev().find(|t| t.end <= range.start) else {
+        return false;
+    };
+    prev.end == range.start
+        && prev.pos == "名詞"
+        && !matches!(prev.pos1.as_str(), "数" | "接尾" | "代名詞" | "副詞可能")
+        && prev.surface.chars().all(is_kanji)
+        && !NAME_PREFIXES.contains(&prev.surface.as_str())
 }
 
 fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {

@@ -220,7 +220,7 @@ impl Analyzer {
             }
         };
         let mentions = if name_candidate {
-            self.matcher.mentions(&norm, &folded, &tokens)
+            self.matcher.mentions(text, &norm, &folded, &tokens)
         } else {
             Vec::new()
         };

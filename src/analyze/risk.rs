@@ -87,6 +87,7 @@ struct RawContext {
     threshold: u8,
     question_factor: f32,
     other_sentence_factor: f32,
+    far_sentence_factor: f32,
     extra_category_bonus: u8,
     evasion_bonus: u8,
     negation_window: usize,
@@ -98,6 +99,7 @@ struct RawContext {
     redirect: Vec<String>,
     person_context: Vec<String>,
     anaphora: Vec<String>,
+    roles: Vec<String>,
     pii_severity: std::collections::BTreeMap<PiiKind, u8>,
 }
 
@@ -123,6 +125,7 @@ pub struct Context {
     pub threshold: u8,
     question_factor: f32,
     other_sentence_factor: f32,
+    far_sentence_factor: f32,
     /// Severity added per extra category.
     pub extra_category_bonus: u8,
     /// Severity added when a name was obfuscated.
@@ -136,6 +139,7 @@ pub struct Context {
     redirect: Vec<String>,
     person_context: Vec<String>,
     anaphora: Vec<String>,
+    roles: Vec<String>,
     pii_severity: std::collections::BTreeMap<PiiKind, u8>,
 }
 
@@ -148,7 +152,8 @@ impl Context {
     /// True if the sentence around `at` says the personal data is a person's (社長の携帯).
     pub fn person_context_near(&self, folded: &str, at: &Range<usize>) -> bool {
         let s = sentence_of(folded, at.start);
-        let text = &folded[s.start.min(at.start)..s.end.max(at.end)];
+        let prev = if s.start > 0 { sentence_of(folded, s.start - 1).start } else { s.start };
+        let text = &folded[prev.min(at.start)..s.end.max(at.end)];
         self.person_context.iter().any(|w| text.contains(w.as_str()))
     }
 }
@@ -240,6 +245,7 @@ impl Lexicon {
             threshold: raw.threshold,
             question_factor: raw.question_factor,
             other_sentence_factor: raw.other_sentence_factor,
+            far_sentence_factor: raw.far_sentence_factor,
             extra_category_bonus: raw.extra_category_bonus,
             evasion_bonus: raw.evasion_bonus,
             negation_window: raw.negation_window,
@@ -251,6 +257,7 @@ impl Lexicon {
             redirect: fold_all(&raw.redirect),
             person_context: fold_all(&raw.person_context),
             anaphora: fold_all(&raw.anaphora),
+            roles: fold_all(&raw.roles),
             pii_severity: raw.pii_severity,
         };
         let surfaces = Prefilter::new(&surface_texts).map_err(|e| invalid("lexicon", e.to_string()))?;
@@ -288,7 +295,7 @@ impl Lexicon {
                 continue;
             }
             let t = &self.terms[term];
-            let factor = self.context_factor(folded, &range, mentions);
+            let factor = self.context_factor(folded, tokens, &range, mentions);
             let score = (f32::from(t.weight) * factor).round().clamp(0.0, 100.0) as u8;
             if score > 0 {
                 hits.push(RiskHit { category: t.category, term: t.label.clone(), score, norm: range });
@@ -299,7 +306,33 @@ impl Lexicon {
     }
 
     /// The multiplier (0 = cancelled) for a term at `range` given the target's mentions.
-    fn context_factor(&self, folded: &str, range: &Range<usize>, mentions: &[Range<usize>]) -> f32 {
+    /// True if the sentence gives the term its own subject before it (チェーン店は…食中毒,
+    /// あっちは…): a noun + は/が that is neither an anaphor (こいつ) nor a role (社長は).
+    fn other_subject(&self, folded: &str, tokens: &[Token], sentence: &Range<usize>, range: &Range<usize>) -> bool {
+        let ctx = &self.context;
+        let inside: Vec<&Token> = tokens.iter().filter(|t| sentence.start <= t.start && t.end <= range.start).collect();
+        inside.iter().enumerate().skip(1).any(|(i, particle)| {
+            if particle.pos != "助詞" || !matches!(particle.surface.as_str(), "は" | "が") {
+                return false;
+            }
+            // The whole noun compound before the particle (チェーン店, not 店).
+            let first = inside[..i]
+                .iter()
+                .rposition(|t| t.pos != "名詞" && t.pos != "接頭詞")
+                .map_or(0, |p| p + 1);
+            if first >= i {
+                return false;
+            }
+            let head = inside[i - 1];
+            if matches!(head.pos1.as_str(), "数" | "副詞可能" | "非自立") {
+                return false;
+            }
+            let word = &folded[inside[first].start..head.end];
+            !ctx.anaphora.iter().any(|a| a.contains(word)) && !ctx.roles.iter().any(|r| r == word)
+        })
+    }
+
+    fn context_factor(&self, folded: &str, tokens: &[Token], range: &Range<usize>, mentions: &[Range<usize>]) -> f32 {
         let ctx = &self.context;
         let sentence = sentence_of(folded, range.start);
         let stext = &folded[sentence.clone()];
@@ -310,10 +343,12 @@ impl Lexicon {
             if let Some(pos) = after.find(neg.as_str()) {
                 let rest = after[pos + neg.len()..].trim_start();
                 let rest_full = &folded[range.end + pos + neg.len()..sentence.end.max(range.end + pos + neg.len())];
+                let rest_full = rest_full.trim_start();
                 let rhetorical = ctx
                     .rhetorical
                     .iter()
-                    .any(|r| rest.starts_with(r.as_str()) || rest_full.trim_start().starts_with(r.as_str()));
+                    .any(|r| rest.starts_with(r.as_str()) || rest_full.starts_with(r.as_str()))
+                    || (rest_full.starts_with('の') && !rest_full.starts_with("のに"));
                 if !rhetorical {
                     return 0.0;
                 }
@@ -326,7 +361,8 @@ impl Lexicon {
         }
         // Denial in the sentence or the next one.
         let next = next_sentence(folded, sentence.end);
-        let denial_scope = [stext, &folded[next.clone()]];
+        let after_next = next_sentence(folded, next.end);
+        let denial_scope = [stext, &folded[next.clone()], &folded[after_next]];
         if denial_scope.iter().any(|s| ctx.denial.iter().any(|d| s.contains(d.as_str()))) {
             return 0.0;
         }
@@ -363,8 +399,15 @@ impl Lexicon {
             }
             if ctx.anaphora.iter().any(|a| stext.contains(a.as_str())) {
                 1.0
+            } else if self.other_subject(folded, tokens, &sentence, range) {
+                return 0.0;
             } else {
-                ctx.other_sentence_factor
+                let gap = mentions
+                    .iter()
+                    .map(|m| sentences_between(folded, m.start, range.start))
+                    .min()
+                    .unwrap_or(usize::MAX);
+                if gap <= 1 { ctx.other_sentence_factor } else { ctx.far_sentence_factor }
             }
         };
         if is_question(folded, &sentence) {
@@ -388,6 +431,15 @@ pub fn sentence_of(text: &str, at: usize) -> Range<usize> {
         .find(|(_, c)| is_end(*c))
         .map_or(text.len(), |(i, c)| at + i + c.len_utf8());
     start..end
+}
+
+/// How many sentence ends lie between two byte offsets.
+fn sentences_between(text: &str, a: usize, b: usize) -> usize {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    text[lo.min(text.len())..hi.min(text.len())]
+        .chars()
+        .filter(|c| matches!(c, '。' | '!' | '?' | '\n' | '｡'))
+        .count()
 }
 
 fn next_sentence(text: &str, end: usize) -> Range<usize> {

@@ -206,11 +206,20 @@ pub(crate) fn detect(t: &str) -> Vec<(Range<usize>, String)> {
         };
         let mut start = m.start();
         if c.name("pref").is_none() {
-            // A prefecture glued after other kanji: start there.
-            if let Some(p) = PREF_RE.find(&t[start..town.start()])
-                && parse_at(&t[start + p.start()..]).is_some()
+            // Post text often glues a name before the address (`山田花子横浜市港北区…`, spaces
+            // between Japanese characters being dropped by normalization): start at a
+            // prefecture, else at a designated city, found inside the municipality part.
+            let head = &t[start..town.start()];
+            let anchor = PREF_RE.find(head).map(|p| p.start()).or_else(|| {
+                DESIGNATED_CITIES
+                    .iter()
+                    .filter_map(|(_, city)| head.find(city))
+                    .min()
+            });
+            if let Some(k) = anchor
+                && parse_at(&t[start + k..]).is_some()
             {
-                start += p.start();
+                start += k;
             }
         }
         'strip: loop {
@@ -279,40 +288,70 @@ fn suffixes(n: &str) -> Vec<&str> {
     out
 }
 
-/// Whether a found address and a watched one (both normalized) name the same place: one must be
-/// a suffix of the other starting at a prefecture/municipality boundary, and the shorter must
-/// still hold a municipality, the town and all block numbers.
-pub(crate) fn clear_matches(watched: &str, found: &str) -> bool {
-    let (short, long) = if watched.len() <= found.len() {
-        (watched, found)
-    } else {
-        (found, watched)
-    };
-    if !long.ends_with(short) || parse_at(short).is_none() {
-        return false;
-    }
-    let head = &long[..long.len() - short.len()];
-    head.is_empty()
-        || head
-            .chars()
-            .next_back()
-            .is_some_and(|c| UNIT_END.contains(c))
+/// Whether `short` is `long` or a suffix of it that starts right after a prefecture or
+/// municipality.
+fn boundary_suffix(long: &str, short: &str) -> bool {
+    long.strip_suffix(short).is_some_and(|head| {
+        head.is_empty()
+            || head
+                .chars()
+                .next_back()
+                .is_some_and(|c| UNIT_END.contains(c))
+    })
 }
 
-/// Every string whose hash a watchlist may hold for the place a found address names: the found
-/// form and its shorter suffixes (the watched value may leave out the prefecture or city), and,
-/// when the found form has no prefecture, the found form completed with each prefecture (and,
-/// when it starts at a ward, with each designated city).
-pub(crate) fn hash_candidates(found: &str) -> Vec<String> {
-    let mut out: Vec<String> = suffixes(found).into_iter().map(str::to_string).collect();
+/// The found form and, when it has no prefecture, its suffixes starting inside its first
+/// municipality name that are still addresses: a name glued before the address
+/// (`元カノ港北区日吉3-2-1`) cannot be told from the municipality without a dictionary.
+fn found_forms(found: &str) -> Vec<&str> {
+    let mut out = vec![found];
     if PREFECTURES.iter().any(|p| found.starts_with(p)) {
         return out;
     }
-    out.extend(PREFECTURES.iter().map(|p| format!("{p}{found}")));
-    if found.chars().find(|&c| "市区町村郡".contains(c)) == Some('区') {
-        for (p, city) in DESIGNATED_CITIES {
-            out.push(format!("{city}{found}"));
-            out.push(format!("{p}{city}{found}"));
+    for (n, (i, ch)) in found.char_indices().enumerate().skip(1) {
+        if ch.is_ascii_digit() {
+            break;
+        }
+        if parse_at(&found[i..]).is_some() {
+            out.push(&found[i..]);
+        }
+        if n >= 1 && "市区町村郡".contains(ch) {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether a found address and a watched one (both normalized) name the same place: one must be
+/// a suffix of the other starting at a prefecture/municipality boundary (a post often leaves
+/// out the prefecture or city), and the shorter must still hold a municipality, the town and
+/// all block numbers.
+pub(crate) fn clear_matches(watched: &str, found: &str) -> bool {
+    if boundary_suffix(found, watched) && parse_at(watched).is_some() {
+        return true;
+    }
+    found_forms(found)
+        .iter()
+        .any(|f| boundary_suffix(watched, f))
+}
+
+/// Every string whose hash a watchlist may hold for the place a found address names: the found
+/// form's suffixes at prefecture/municipality boundaries (the watched value may leave out the
+/// prefecture or city), and [`found_forms`] as they are and completed with each prefecture
+/// (and, when they start at a ward, with each designated city).
+pub(crate) fn hash_candidates(found: &str) -> Vec<String> {
+    let mut out: Vec<String> = suffixes(found).into_iter().map(str::to_string).collect();
+    for f in found_forms(found) {
+        out.push(f.to_string());
+        if PREFECTURES.iter().any(|p| f.starts_with(p)) {
+            continue;
+        }
+        out.extend(PREFECTURES.iter().map(|p| format!("{p}{f}")));
+        if f.chars().find(|&c| "市区町村郡".contains(c)) == Some('区') {
+            for (p, city) in DESIGNATED_CITIES {
+                out.push(format!("{city}{f}"));
+                out.push(format!("{p}{city}{f}"));
+            }
         }
     }
     out

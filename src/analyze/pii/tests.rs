@@ -353,9 +353,14 @@ const NEGATIVE: &[&str] = &[
     "yamada @example.com", "0123456789",
 ];
 
+/// Detection results as (kind, text covered, normalized); checks the prefilter on the way.
 fn found(text: &str) -> Vec<(PiiKind, &str, String)> {
-    detect(text)
-        .into_iter()
+    let f = detect(text);
+    assert!(
+        f.is_empty() || might_contain_pii(text),
+        "prefilter missed {text:?}"
+    );
+    f.into_iter()
         .map(|f| {
             (
                 f.kind,
@@ -658,8 +663,10 @@ fn hash_is_sha256_hex() {
     assert_eq!(hash_value("09023456789").len(), 64);
 }
 
+/// The single value detected in `text`; checks the prefilter on the way.
 fn one(text: &str) -> PiiFound {
     let mut f = detect(text);
+    assert!(might_contain_pii(text), "prefilter missed {text:?}");
     assert_eq!(f.len(), 1, "{text:?}: {f:?}");
     f.remove(0)
 }
@@ -745,6 +752,27 @@ fn watched_addresses_allow_a_missing_prefecture_or_city() {
         Address,
         &short_hash,
         &one("港北区日吉3-2-1")
+    ));
+    // A name glued before the address (normalization drops the space between them).
+    for t in ["山田花子横浜市港北区日吉3-2-1", "元カノ港北区日吉3-2-1"] {
+        let f = one(t);
+        assert!(watched_matches(Address, &clear, &f), "{t}: {f:?}");
+        assert!(watched_matches(Address, &hashed, &f), "{t}: {f:?}");
+    }
+    assert_eq!(
+        one("山田花子横浜市港北区日吉3-2-1").normalized,
+        "横浜市港北区日吉3-2-1"
+    );
+    let machida = WatchedValue::Hashed(hash_value("東京都町田市森野2-2-22"));
+    assert!(watched_matches(
+        Address,
+        &machida,
+        &one("佐藤町田市森野2-2-22")
+    ));
+    assert!(!watched_matches(
+        Address,
+        &machida,
+        &one("大和市森野2-2-22")
     ));
     // Tokyo's special wards: prefecture only.
     let tokyo = WatchedValue::Hashed(hash_value("東京都港区六本木6-10-1"));
@@ -907,4 +935,32 @@ fn generated_texts_keep_the_invariants() {
             );
         }
     }
+}
+
+/// The analyzer runs detection on `text::normalize` output (spaces between Japanese characters
+/// dropped, dashes unified): the results must be the same as on the text as posted.
+#[test]
+fn same_results_on_normalized_text() {
+    let mut bad = Vec::new();
+    for (text, want) in POSITIVE {
+        let n = crate::text::normalize::normalize(text);
+        let got: Vec<(PiiKind, String)> = detect(&n.text)
+            .into_iter()
+            .map(|f| (f.kind, f.normalized))
+            .collect();
+        let want: Vec<(PiiKind, String)> =
+            want.iter().map(|&(k, _, v)| (k, v.to_string())).collect();
+        if got != want {
+            bad.push(format!("{text:?} → {:?}: got {got:?}", n.text));
+        }
+        assert!(might_contain_pii(&n.text), "{:?}", n.text);
+    }
+    for text in NEGATIVE {
+        let n = crate::text::normalize::normalize(text);
+        let got = detect(&n.text);
+        if !got.is_empty() {
+            bad.push(format!("{text:?} → {:?}: got {got:?}", n.text));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
