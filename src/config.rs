@@ -125,7 +125,6 @@ pub const SOURCE_KINDS: &[&str] = &[
     "mastodon",
 ];
 
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTarget {
@@ -332,7 +331,9 @@ fn validate_target(
         other => {
             return Err(loc.error(
                 kind_span,
-                format!("{prefix}: kind: unknown kind \"{other}\" (use \"business\" or \"person\")"),
+                format!(
+                    "{prefix}: kind: unknown kind \"{other}\" (use \"business\" or \"person\")"
+                ),
             ));
         }
     };
@@ -353,7 +354,9 @@ fn validate_target(
         if trimmed.is_empty() || !crate::text::reading::is_kana(&trimmed) {
             return Err(loc.error(
                 span,
-                format!("{prefix}: readings: \"{value}\" is not kana (write it in hiragana or katakana)"),
+                format!(
+                    "{prefix}: readings: \"{value}\" is not kana (write it in hiragana or katakana)"
+                ),
             ));
         }
         readings.push(trimmed);
@@ -366,7 +369,11 @@ fn validate_target(
         ("addresses", PiiKind::Address, personal_raw.addresses),
         ("my_numbers", PiiKind::MyNumber, personal_raw.my_numbers),
         ("cards", PiiKind::CreditCard, personal_raw.cards),
-        ("bank_accounts", PiiKind::BankAccount, personal_raw.bank_accounts),
+        (
+            "bank_accounts",
+            PiiKind::BankAccount,
+            personal_raw.bank_accounts,
+        ),
     ];
     let mut personal = Vec::new();
     for (field, kind, values) in groups {
@@ -416,15 +423,28 @@ fn validate_source(
         match table.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(loc.error(field_span(key), format!("{prefix}: {key}: must be a string"))),
+            Some(_) => Err(loc.error(
+                field_span(key),
+                format!("{prefix}: {key}: must be a string"),
+            )),
         }
     };
-    let kind = get_str("kind")?
-        .ok_or_else(|| loc.error(span.clone(), format!("{prefix}: kind: missing (one of: {})", SOURCE_KINDS.join(", "))))?;
+    let kind = get_str("kind")?.ok_or_else(|| {
+        loc.error(
+            span.clone(),
+            format!(
+                "{prefix}: kind: missing (one of: {})",
+                SOURCE_KINDS.join(", ")
+            ),
+        )
+    })?;
     if !SOURCE_KINDS.contains(&kind.as_str()) {
         return Err(loc.error(
             field_span("kind"),
-            format!("{prefix}: kind: unknown source kind \"{kind}\" (one of: {})", SOURCE_KINDS.join(", ")),
+            format!(
+                "{prefix}: kind: unknown source kind \"{kind}\" (one of: {})",
+                SOURCE_KINDS.join(", ")
+            ),
         ));
     }
     let prefix = format!("source #{number} ({kind})");
@@ -486,7 +506,10 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = text.get(..at.min(text.len())).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before.get(line_start..).map_or(0, |s| s.chars().count()) + 1)
+    (
+        line,
+        before.get(line_start..).map_or(0, |s| s.chars().count()) + 1,
+    )
 }
 
 /// The span of `key = …` inside a table's span (the table's span if not found).

@@ -26,33 +26,74 @@ fn analyze_writes_one_line_per_input_in_order_and_reports_bad_lines() {
                  {\"id\":7,\"text\":\"今日はいい天気\",\"extra\":1}\n\
                  {\"id\":\"c\"}\n\
                  {\"id\":\"d\",\"text\":\"ヤマダ商事の新商品よかった\",\"title\":\"雑談\",\"url\":\"https://example.com/1\"}\n";
-    let out = mimamori(dir.path(), &["analyze", "--watchlist", path.to_str().expect("utf8 path")], input.as_bytes());
-    assert_eq!(out.status.code(), Some(2), "some lines skipped → exit 2; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = mimamori(
+        dir.path(),
+        &["analyze", "--watchlist", path.to_str().expect("utf8 path")],
+        input.as_bytes(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "some lines skipped → exit 2; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).expect("utf8 output");
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["id"], "a");
     assert_eq!(lines[0]["targets"], serde_json::json!(["yamada"]));
     assert_eq!(lines[0]["flagged"], true);
     assert_eq!(lines[0]["categories"], serde_json::json!(["defamation"]));
     assert!(lines[0]["severity"].as_u64().expect("severity") > 0);
-    assert!(lines[0]["matches"].as_array().expect("matches").iter().any(|m| m["kind"] == "target" && m["text"] == "山田商事"));
-    assert_eq!(lines[1]["id"], 2, "a line that is not JSON is named by its line number");
-    assert!(lines[1]["error"].as_str().expect("error").contains("not a post"));
+    assert!(
+        lines[0]["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .any(|m| m["kind"] == "target" && m["text"] == "山田商事")
+    );
+    assert_eq!(
+        lines[1]["id"], 2,
+        "a line that is not JSON is named by its line number"
+    );
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .expect("error")
+            .contains("not a post")
+    );
     assert_eq!(lines[2]["id"], "7");
     assert_eq!(lines[2]["flagged"], false);
     assert_eq!(lines[3]["id"], "c");
-    assert!(lines[3]["error"].is_string(), "a post without text is an error for that id");
+    assert!(
+        lines[3]["error"].is_string(),
+        "a post without text is an error for that id"
+    );
     assert_eq!(lines[4]["targets"], serde_json::json!(["yamada"]));
     assert_eq!(lines[4]["flagged"], false);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(":2: skipped"), "stderr names the line: {stderr}");
+    assert!(
+        stderr.contains(":2: skipped"),
+        "stderr names the line: {stderr}"
+    );
 }
 
 #[test]
 fn analyze_clean_input_exits_zero() {
     let (dir, path) = temp_watchlist(WATCHLIST);
-    let out = mimamori(dir.path(), &["analyze", "--watchlist", path.to_str().expect("utf8 path"), "-"], b"{\"id\":\"x\",\"text\":\"hello\"}\n");
+    let out = mimamori(
+        dir.path(),
+        &[
+            "analyze",
+            "--watchlist",
+            path.to_str().expect("utf8 path"),
+            "-",
+        ],
+        b"{\"id\":\"x\",\"text\":\"hello\"}\n",
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
@@ -60,20 +101,51 @@ fn analyze_clean_input_exits_zero() {
 #[test]
 fn watchlist_errors_name_file_line_column_and_field() {
     let cases = [
-        ("[[target]]\nid = \"acme\"\nkind = \"business\"\nnames = []\n", "acme.toml:4:9: target \"acme\": names must not be empty"),
-        ("[[target]]\nid = \"acme\"\nkind = \"shop\"\nnames = [\"A社\"]\n", "acme.toml:3:8: target \"acme\": kind: unknown kind \"shop\""),
-        ("[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n[target.personal]\nphones = [\"sha256:abc\"]\n", "acme.toml:6:11: target \"a\": personal.phones: bad sha256 value"),
-        ("[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n\n[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"鈴木\"]\n", "acme.toml:6:1: target \"a\": id: duplicate target id"),
-        ("[[target]]\nid = \"A B\"\nkind = \"person\"\nnames = [\"佐藤\"]\n", "acme.toml:2:6: target \"A B\": id:"),
-        ("[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\nnickname = \"x\"\n", "acme.toml:5:1: unknown field `nickname`"),
-        ("[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n[target.personal]\nphones = [\"12345\"]\n", "acme.toml:6:11: target \"a\": personal.phones:"),
-        ("[[source]]\nkind = \"myspace\"\nurl = \"https://x\"\n", "acme.toml:2:1: source #1: kind: unknown source kind \"myspace\""),
-        ("[[source]]\nkind = \"rss\"\nurl = \"https://x/feed\"\nevery = \"often\"\n", "acme.toml:4:1: source #1 (rss): every:"),
+        (
+            "[[target]]\nid = \"acme\"\nkind = \"business\"\nnames = []\n",
+            "acme.toml:4:9: target \"acme\": names must not be empty",
+        ),
+        (
+            "[[target]]\nid = \"acme\"\nkind = \"shop\"\nnames = [\"A社\"]\n",
+            "acme.toml:3:8: target \"acme\": kind: unknown kind \"shop\"",
+        ),
+        (
+            "[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n[target.personal]\nphones = [\"sha256:abc\"]\n",
+            "acme.toml:6:11: target \"a\": personal.phones: bad sha256 value",
+        ),
+        (
+            "[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n\n[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"鈴木\"]\n",
+            "acme.toml:6:1: target \"a\": id: duplicate target id",
+        ),
+        (
+            "[[target]]\nid = \"A B\"\nkind = \"person\"\nnames = [\"佐藤\"]\n",
+            "acme.toml:2:6: target \"A B\": id:",
+        ),
+        (
+            "[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\nnickname = \"x\"\n",
+            "acme.toml:5:1: unknown field `nickname`",
+        ),
+        (
+            "[[target]]\nid = \"a\"\nkind = \"person\"\nnames = [\"佐藤\"]\n[target.personal]\nphones = [\"12345\"]\n",
+            "acme.toml:6:11: target \"a\": personal.phones:",
+        ),
+        (
+            "[[source]]\nkind = \"myspace\"\nurl = \"https://x\"\n",
+            "acme.toml:2:1: source #1: kind: unknown source kind \"myspace\"",
+        ),
+        (
+            "[[source]]\nkind = \"rss\"\nurl = \"https://x/feed\"\nevery = \"often\"\n",
+            "acme.toml:4:1: source #1 (rss): every:",
+        ),
         ("[[target]\nid = 1\n", "acme.toml:1:"),
     ];
     for (text, want) in cases {
         let (dir, path) = temp_watchlist(text);
-        let out = mimamori(dir.path(), &["watchlist", "check", path.to_str().expect("utf8 path")], b"");
+        let out = mimamori(
+            dir.path(),
+            &["watchlist", "check", path.to_str().expect("utf8 path")],
+            b"",
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{want}: {stderr}");
         assert!(stderr.contains(want), "want {want:?} in {stderr:?}");
@@ -83,37 +155,82 @@ fn watchlist_errors_name_file_line_column_and_field() {
 #[test]
 fn watchlist_hash_matches_the_normalized_form() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = mimamori(dir.path(), &["watchlist", "hash", "+81 90-2345-6789", "--kind", "phone"], b"");
+    let out = mimamori(
+        dir.path(),
+        &["watchlist", "hash", "+81 90-2345-6789", "--kind", "phone"],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(0));
     let expected = mimamori::analyze::pii::hash_value("09023456789");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("sha256:{expected}"));
-    let bad = mimamori(dir.path(), &["watchlist", "hash", "12", "--kind", "phone"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("sha256:{expected}")
+    );
+    let bad = mimamori(
+        dir.path(),
+        &["watchlist", "hash", "12", "--kind", "phone"],
+        b"",
+    );
     assert_eq!(bad.status.code(), Some(1));
 }
 
 #[test]
 fn watchlist_check_masks_personal_values() {
-    let out = mimamori(&root(), &["watchlist", "check", fixture("analyze/watchlist.toml").to_str().expect("utf8 path")], b"");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mimamori(
+        &root(),
+        &[
+            "watchlist",
+            "check",
+            fixture("analyze/watchlist.toml")
+                .to_str()
+                .expect("utf8 path"),
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ok"));
-    assert!(!stdout.contains("090-4817-2635") && !stdout.contains("09048172635"), "phone printed in clear: {stdout}");
+    assert!(
+        !stdout.contains("090-4817-2635") && !stdout.contains("09048172635"),
+        "phone printed in clear: {stdout}"
+    );
     assert!(stdout.contains("****"));
 }
 
 #[test]
 fn the_shipped_watchlists_load() {
     let out = mimamori(&root(), &["watchlist", "check"], b"");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn demo_finds_hits_without_network() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = mimamori(dir.path(), &["demo"], b"");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("HIT"), "{stdout}");
-    assert!(stdout.contains("tanaka_misaki") && stdout.contains("personal data: phone"), "{stdout}");
-    assert!(!stdout.contains("3141-5926"), "watched phone printed in clear: {stdout}");
+    assert!(
+        stdout.contains("tanaka_misaki") && stdout.contains("personal data: phone"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("3141-5926"),
+        "watched phone printed in clear: {stdout}"
+    );
 }

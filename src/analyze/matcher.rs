@@ -134,7 +134,13 @@ struct PatternSet {
 
 impl PatternSet {
     fn add(&mut self, target: usize, how: MatchHow, text: String) {
-        if text.chars().count() < 2 || self.texts.iter().zip(&self.patterns).any(|(t, p)| *t == text && p.target == target) {
+        if text.chars().count() < 2
+            || self
+                .texts
+                .iter()
+                .zip(&self.patterns)
+                .any(|(t, p)| *t == text && p.target == target)
+        {
             return;
         }
         let ascii = text.is_ascii();
@@ -184,14 +190,17 @@ impl Matcher {
                     }
                 }
                 if folded.chars().any(is_kanji) {
-                    let tokens = tokenize::tokenize(&folded).map_err(|source| MatcherError::Reading {
-                        target: target.id.clone(),
-                        name: raw.clone(),
-                        source,
-                    })?;
+                    let tokens =
+                        tokenize::tokenize(&folded).map_err(|source| MatcherError::Reading {
+                            target: target.id.clone(),
+                            name: raw.clone(),
+                            source,
+                        })?;
                     for variant in reading_variants(&tokens) {
                         if variant.chars().all(|c| !is_kanji(c)) {
-                            if variant.chars().count() >= READING_MIN_CHARS && !readings.contains(&variant) {
+                            if variant.chars().count() >= READING_MIN_CHARS
+                                && !readings.contains(&variant)
+                            {
                                 readings.push(variant);
                             }
                         } else if variant != folded {
@@ -240,7 +249,13 @@ impl Matcher {
 
     /// Every mention in a candidate post: `text` is the original, `norm` its normalization,
     /// `folded` the folded `norm.text`, and `tokens` the Lindera tokens of `norm.text`.
-    pub fn mentions(&self, text: &str, norm: &Normalized, folded: &str, tokens: &[Token]) -> Vec<Mention> {
+    pub fn mentions(
+        &self,
+        text: &str,
+        norm: &Normalized,
+        folded: &str,
+        tokens: &[Token],
+    ) -> Vec<Mention> {
         let view = canonical_masks(folded);
         let mut out: Vec<Mention> = Vec::new();
         for (pi, range) in self.prefilter.find_all(&view) {
@@ -248,15 +263,23 @@ impl Matcher {
             if pattern.ascii && !ascii_bounded(&view, &range) {
                 continue;
             }
-            if !pattern.ascii && (crosses_kanji_word(tokens, &range) || extends_compound(tokens, &range)) {
+            if !pattern.ascii
+                && (crosses_kanji_word(tokens, &range) || extends_compound(tokens, &range))
+            {
                 continue;
             }
             let original = norm.original_range(range.clone());
             // 山 田 商 事: the spaces were removed by normalization, but the writer spaced it out.
-            let spaced = text.get(original.clone()).is_some_and(|o| o.trim().chars().any(char::is_whitespace));
+            let spaced = text
+                .get(original.clone())
+                .is_some_and(|o| o.trim().chars().any(char::is_whitespace));
             out.push(Mention {
                 target: pattern.target,
-                how: if spaced && pattern.how != MatchHow::Masked { MatchHow::Spaced } else { pattern.how },
+                how: if spaced && pattern.how != MatchHow::Masked {
+                    MatchHow::Spaced
+                } else {
+                    pattern.how
+                },
                 original,
                 norm: range,
             });
@@ -275,16 +298,28 @@ impl Matcher {
                 // Only what the compaction made visible, and never across natural punctuation
                 // (星野、建設的な is not 星野建設).
                 let inside = &norm.text[norm_range.clone()];
-                if !inside.chars().any(is_separator) || inside.chars().any(|c| matches!(c, '、' | ',' | '，')) {
+                if !inside.chars().any(is_separator)
+                    || inside.chars().any(|c| matches!(c, '、' | ',' | '，'))
+                {
                     continue;
                 }
-                if out.iter().any(|m| m.target == pattern.target && overlaps(&m.norm, &norm_range)) {
+                if out
+                    .iter()
+                    .any(|m| m.target == pattern.target && overlaps(&m.norm, &norm_range))
+                {
                     continue;
                 }
-                if !pattern.ascii && (crosses_kanji_word(tokens, &norm_range) || extends_compound(tokens, &norm_range)) {
+                if !pattern.ascii
+                    && (crosses_kanji_word(tokens, &norm_range)
+                        || extends_compound(tokens, &norm_range))
+                {
                     continue;
                 }
-                let how = if pattern.how == MatchHow::Masked { MatchHow::Masked } else { MatchHow::Spaced };
+                let how = if pattern.how == MatchHow::Masked {
+                    MatchHow::Masked
+                } else {
+                    MatchHow::Spaced
+                };
                 out.push(Mention {
                     target: pattern.target,
                     how,
@@ -294,7 +329,10 @@ impl Matcher {
             }
         }
         for m in self.romaji_mentions(norm) {
-            if !out.iter().any(|o| o.target == m.target && overlaps(&o.norm, &m.norm)) {
+            if !out
+                .iter()
+                .any(|o| o.target == m.target && overlaps(&o.norm, &m.norm))
+            {
                 out.push(m);
             }
         }
@@ -369,7 +407,10 @@ fn reading_variants(tokens: &[Token]) -> Vec<String> {
 }
 
 fn is_separator(c: char) -> bool {
-    matches!(c, ' ' | '.' | '・' | '･' | '_' | '*' | '/' | '|' | '-' | '=' | '·' | '•')
+    matches!(
+        c,
+        ' ' | '.' | '・' | '･' | '_' | '*' | '/' | '|' | '-' | '=' | '·' | '•'
+    )
 }
 
 fn has_separator(text: &str) -> bool {
@@ -378,8 +419,33 @@ fn has_separator(text: &str) -> bool {
 
 /// Prefixes that may stand right before a name without making it a different, longer name.
 const NAME_PREFIXES: &[&str] = &[
-    "株式会社", "有限会社", "合同会社", "合資会社", "医療法人", "社会福祉法人", "学校法人", "一般社団法人",
-    "社団法人", "財団法人", "宗教法人", "npo法人", "元", "旧", "新", "前", "現", "対", "脱", "反", "全", "各", "某", "弊社", "御社", "貴社", "当社",
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "医療法人",
+    "社会福祉法人",
+    "学校法人",
+    "一般社団法人",
+    "社団法人",
+    "財団法人",
+    "宗教法人",
+    "npo法人",
+    "元",
+    "旧",
+    "新",
+    "前",
+    "現",
+    "対",
+    "脱",
+    "反",
+    "全",
+    "各",
+    "某",
+    "弊社",
+    "御社",
+    "貴社",
+    "当社",
 ];
 
 /// True if the name is glued to a preceding kanji noun that makes it another name
@@ -461,7 +527,13 @@ fn ascii_runs(text: &str) -> Vec<Range<usize>> {
     if let Some(s) = start {
         runs.push(s..text.len());
     }
-    runs.retain(|r| text[r.clone()].bytes().filter(u8::is_ascii_alphabetic).count() >= ROMAJI_MIN_LEN);
+    runs.retain(|r| {
+        text[r.clone()]
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .count()
+            >= ROMAJI_MIN_LEN
+    });
     runs
 }
 
@@ -483,7 +555,10 @@ fn dedupe(mut mentions: Vec<Mention>) -> Vec<Mention> {
     });
     let mut out: Vec<Mention> = Vec::new();
     for m in mentions {
-        if let Some(prev) = out.iter_mut().find(|p| p.target == m.target && overlaps(&p.norm, &m.norm)) {
+        if let Some(prev) = out
+            .iter_mut()
+            .find(|p| p.target == m.target && overlaps(&p.norm, &m.norm))
+        {
             if m.norm.len() > prev.norm.len() {
                 *prev = m;
             }

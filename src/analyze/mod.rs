@@ -199,7 +199,11 @@ impl Analyzer {
         if !name_candidate && !pii_candidate {
             return out;
         }
-        let found = if pii_candidate { pii::detect(&norm.text) } else { Vec::new() };
+        let found = if pii_candidate {
+            pii::detect(&norm.text)
+        } else {
+            Vec::new()
+        };
         let watched_hits: Vec<(usize, &PiiFound)> = found
             .iter()
             .flat_map(|f| {
@@ -228,10 +232,20 @@ impl Analyzer {
             let orig = norm.original_range(norm_range.clone());
             let snippet = text.get(orig.clone()).unwrap_or("").to_string();
             if orig.start >= body_offset {
-                (Field::Text, orig.start - body_offset, orig.end - body_offset, snippet)
+                (
+                    Field::Text,
+                    orig.start - body_offset,
+                    orig.end - body_offset,
+                    snippet,
+                )
             } else {
                 let title_len = body_offset - TITLE_SEP.len();
-                (Field::Title, orig.start, orig.end.min(title_len).max(orig.start), snippet)
+                (
+                    Field::Title,
+                    orig.start,
+                    orig.end.min(title_len).max(orig.start),
+                    snippet,
+                )
             }
         };
         let mut target_ids: BTreeSet<usize> = mentions.iter().map(|m| m.target).collect();
@@ -247,12 +261,21 @@ impl Analyzer {
             let mut anchors: Vec<Range<usize>> = mine.iter().map(|m| m.norm.clone()).collect();
             for m in &mine {
                 let (field, start, end, snippet) = locate(&m.norm);
-                out.matches.push(Match { target: id.clone(), detail: MatchDetail::Target { how: m.how }, field, start, end, text: snippet });
+                out.matches.push(Match {
+                    target: id.clone(),
+                    detail: MatchDetail::Target { how: m.how },
+                    field,
+                    start,
+                    end,
+                    text: snippet,
+                });
             }
             // Personal data: watched values anywhere; other values next to a person's name.
             let mut leaks: Vec<(PiiKind, u8)> = Vec::new();
             for f in &found {
-                let watched = watched_hits.iter().any(|(t, w)| *t == ti && std::ptr::eq(*w, f));
+                let watched = watched_hits
+                    .iter()
+                    .any(|(t, w)| *t == ti && std::ptr::eq(*w, f));
                 let leak = watched
                     || match target.kind {
                         TargetKind::Person => !mine.is_empty(),
@@ -271,7 +294,9 @@ impl Analyzer {
                         let (field, start, end, _) = locate(&f.range);
                         out.matches.push(Match {
                             target: id.clone(),
-                            detail: MatchDetail::Target { how: MatchHow::PersonalValue },
+                            detail: MatchDetail::Target {
+                                how: MatchHow::PersonalValue,
+                            },
                             field,
                             start,
                             end,
@@ -283,7 +308,10 @@ impl Analyzer {
                 let (field, start, end, _) = locate(&f.range);
                 out.matches.push(Match {
                     target: id.clone(),
-                    detail: MatchDetail::Pii { pii: f.kind, watched },
+                    detail: MatchDetail::Pii {
+                        pii: f.kind,
+                        watched,
+                    },
                     field,
                     start,
                     end,
@@ -299,11 +327,18 @@ impl Analyzer {
                 }
             }
             best.retain(|(_, s)| *s >= ctx.threshold);
-            for r in risks.iter().filter(|r| best.iter().any(|(c, _)| *c == r.category)) {
+            for r in risks
+                .iter()
+                .filter(|r| best.iter().any(|(c, _)| *c == r.category))
+            {
                 let (field, start, end, snippet) = locate(&r.norm);
                 out.matches.push(Match {
                     target: id.clone(),
-                    detail: MatchDetail::Risk { category: r.category, term: r.term.clone(), score: r.score },
+                    detail: MatchDetail::Risk {
+                        category: r.category,
+                        term: r.term.clone(),
+                        score: r.score,
+                    },
                     field,
                     start,
                     end,
@@ -317,7 +352,12 @@ impl Analyzer {
             if !best.is_empty() {
                 let top = best.iter().map(|(_, s)| u32::from(*s)).max().unwrap_or(0);
                 let extra = u32::from(ctx.extra_category_bonus) * (best.len() as u32 - 1);
-                let evasion = if mine.iter().any(|m| matches!(m.how, MatchHow::Masked | MatchHow::Spaced | MatchHow::Romaji)) {
+                let evasion = if mine.iter().any(|m| {
+                    matches!(
+                        m.how,
+                        MatchHow::Masked | MatchHow::Spaced | MatchHow::Romaji
+                    )
+                }) {
                     u32::from(ctx.evasion_bonus)
                 } else {
                     0
@@ -331,7 +371,8 @@ impl Analyzer {
         out.categories = categories.into_iter().collect();
         out.pii = pii_kinds.into_iter().collect();
         out.severity = if out.flagged { severity } else { 0 };
-        out.matches.sort_by_key(|m| (m.field == Field::Text, m.start));
+        out.matches
+            .sort_by_key(|m| (m.field == Field::Text, m.start));
         out
     }
 }

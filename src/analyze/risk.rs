@@ -105,11 +105,23 @@ struct RawContext {
 
 /// The embedded lexicon files: (name, contents).
 const LEXICON_FILES: &[(&str, &str)] = &[
-    ("data/lexicon/defamation.toml", include_str!("../../data/lexicon/defamation.toml")),
-    ("data/lexicon/insult.toml", include_str!("../../data/lexicon/insult.toml")),
-    ("data/lexicon/threat.toml", include_str!("../../data/lexicon/threat.toml")),
+    (
+        "data/lexicon/defamation.toml",
+        include_str!("../../data/lexicon/defamation.toml"),
+    ),
+    (
+        "data/lexicon/insult.toml",
+        include_str!("../../data/lexicon/insult.toml"),
+    ),
+    (
+        "data/lexicon/threat.toml",
+        include_str!("../../data/lexicon/threat.toml"),
+    ),
 ];
-const CONTEXT_FILE: (&str, &str) = ("data/lexicon/context.toml", include_str!("../../data/lexicon/context.toml"));
+const CONTEXT_FILE: (&str, &str) = (
+    "data/lexicon/context.toml",
+    include_str!("../../data/lexicon/context.toml"),
+);
 
 #[derive(Debug, Clone)]
 struct Term {
@@ -152,9 +164,15 @@ impl Context {
     /// True if the sentence around `at` says the personal data is a person's (社長の携帯).
     pub fn person_context_near(&self, folded: &str, at: &Range<usize>) -> bool {
         let s = sentence_of(folded, at.start);
-        let prev = if s.start > 0 { sentence_of(folded, s.start - 1).start } else { s.start };
+        let prev = if s.start > 0 {
+            sentence_of(folded, s.start - 1).start
+        } else {
+            s.start
+        };
         let text = &folded[prev.min(at.start)..s.end.max(at.end)];
-        self.person_context.iter().any(|w| text.contains(w.as_str()))
+        self.person_context
+            .iter()
+            .any(|w| text.contains(w.as_str()))
     }
 }
 
@@ -185,7 +203,11 @@ pub struct Lexicon {
 }
 
 fn fold_all(items: &[String]) -> Vec<String> {
-    items.iter().map(|s| fold_term(s)).filter(|s| !s.is_empty()).collect()
+    items
+        .iter()
+        .map(|s| fold_term(s))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Folds a regex source: katakana → hiragana only (case and escapes are left alone).
@@ -200,7 +222,10 @@ impl Lexicon {
     }
 
     /// Builds a lexicon from (file name, TOML text) pairs and a context file.
-    pub fn from_sources(files: &[(&str, &str)], context: (&str, &str)) -> Result<Self, LexiconError> {
+    pub fn from_sources(
+        files: &[(&str, &str)],
+        context: (&str, &str),
+    ) -> Result<Self, LexiconError> {
         let invalid = |file: &str, message: String| LexiconError::Invalid {
             file: file.to_string(),
             message,
@@ -220,17 +245,30 @@ impl Lexicon {
                     }
                     surface_texts.push(folded);
                     surface_term.push(terms.len());
-                    terms.push(Term { category: raw.category, weight: group.weight, label: s.clone() });
+                    terms.push(Term {
+                        category: raw.category,
+                        weight: group.weight,
+                        label: s.clone(),
+                    });
                 }
                 for w in &group.words {
                     let folded = fold_term(w);
                     words.entry(folded).or_insert(terms.len());
-                    terms.push(Term { category: raw.category, weight: group.weight, label: w.clone() });
+                    terms.push(Term {
+                        category: raw.category,
+                        weight: group.weight,
+                        label: w.clone(),
+                    });
                 }
                 for r in &group.regex {
-                    let re = Regex::new(&fold_regex(r)).map_err(|e| invalid(file, format!("regex {r:?}: {e}")))?;
+                    let re = Regex::new(&fold_regex(r))
+                        .map_err(|e| invalid(file, format!("regex {r:?}: {e}")))?;
                     regexes.push((re, terms.len()));
-                    terms.push(Term { category: raw.category, weight: group.weight, label: r.clone() });
+                    terms.push(Term {
+                        category: raw.category,
+                        weight: group.weight,
+                        label: r.clone(),
+                    });
                 }
             }
         }
@@ -239,7 +277,9 @@ impl Lexicon {
         let hearsay_denial = raw
             .hearsay_denial
             .iter()
-            .map(|r| Regex::new(&fold_regex(r)).map_err(|e| invalid(cfile, format!("regex {r:?}: {e}"))))
+            .map(|r| {
+                Regex::new(&fold_regex(r)).map_err(|e| invalid(cfile, format!("regex {r:?}: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let context = Context {
             threshold: raw.threshold,
@@ -260,13 +300,26 @@ impl Lexicon {
             roles: fold_all(&raw.roles),
             pii_severity: raw.pii_severity,
         };
-        let surfaces = Prefilter::new(&surface_texts).map_err(|e| invalid("lexicon", e.to_string()))?;
-        Ok(Lexicon { terms, surfaces, surface_term, words, regexes, context })
+        let surfaces =
+            Prefilter::new(&surface_texts).map_err(|e| invalid("lexicon", e.to_string()))?;
+        Ok(Lexicon {
+            terms,
+            surfaces,
+            surface_term,
+            words,
+            regexes,
+            context,
+        })
     }
 
     /// Finds every risk term in `folded` (the folded normalized text, whose tokens are
     /// `tokens`) and scores it against the mentions (normalized byte ranges) of one target.
-    pub fn assess(&self, folded: &str, tokens: &[Token], mentions: &[Range<usize>]) -> Vec<RiskHit> {
+    pub fn assess(
+        &self,
+        folded: &str,
+        tokens: &[Token],
+        mentions: &[Range<usize>],
+    ) -> Vec<RiskHit> {
         let mut found: Vec<(usize, Range<usize>)> = Vec::new();
         for (pi, range) in self.surfaces.find_all(folded) {
             let term = self.surface_term[pi];
@@ -291,14 +344,22 @@ impl Lexicon {
         let mut hits = Vec::new();
         for (term, range) in found {
             // A term inside the target's own name (山田詐欺対策センター) says nothing.
-            if mentions.iter().any(|m| m.start <= range.start && range.end <= m.end) {
+            if mentions
+                .iter()
+                .any(|m| m.start <= range.start && range.end <= m.end)
+            {
                 continue;
             }
             let t = &self.terms[term];
             let factor = self.context_factor(folded, tokens, &range, mentions);
             let score = (f32::from(t.weight) * factor).round().clamp(0.0, 100.0) as u8;
             if score > 0 {
-                hits.push(RiskHit { category: t.category, term: t.label.clone(), score, norm: range });
+                hits.push(RiskHit {
+                    category: t.category,
+                    term: t.label.clone(),
+                    score,
+                    norm: range,
+                });
             }
         }
         hits.sort_by(|a, b| b.score.cmp(&a.score).then(a.norm.start.cmp(&b.norm.start)));
@@ -308,9 +369,18 @@ impl Lexicon {
     /// The multiplier (0 = cancelled) for a term at `range` given the target's mentions.
     /// True if the sentence gives the term its own subject before it (チェーン店は…食中毒,
     /// あっちは…): a noun + は/が that is neither an anaphor (こいつ) nor a role (社長は).
-    fn other_subject(&self, folded: &str, tokens: &[Token], sentence: &Range<usize>, range: &Range<usize>) -> bool {
+    fn other_subject(
+        &self,
+        folded: &str,
+        tokens: &[Token],
+        sentence: &Range<usize>,
+        range: &Range<usize>,
+    ) -> bool {
         let ctx = &self.context;
-        let inside: Vec<&Token> = tokens.iter().filter(|t| sentence.start <= t.start && t.end <= range.start).collect();
+        let inside: Vec<&Token> = tokens
+            .iter()
+            .filter(|t| sentence.start <= t.start && t.end <= range.start)
+            .collect();
         inside.iter().enumerate().skip(1).any(|(i, particle)| {
             if particle.pos != "助詞" || !matches!(particle.surface.as_str(), "は" | "が") {
                 return false;
@@ -332,7 +402,13 @@ impl Lexicon {
         })
     }
 
-    fn context_factor(&self, folded: &str, tokens: &[Token], range: &Range<usize>, mentions: &[Range<usize>]) -> f32 {
+    fn context_factor(
+        &self,
+        folded: &str,
+        tokens: &[Token],
+        range: &Range<usize>,
+        mentions: &[Range<usize>],
+    ) -> f32 {
         let ctx = &self.context;
         let sentence = sentence_of(folded, range.start);
         let stext = &folded[sentence.clone()];
@@ -342,7 +418,8 @@ impl Lexicon {
         for neg in &ctx.negation_after {
             if let Some(pos) = after.find(neg.as_str()) {
                 let rest = after[pos + neg.len()..].trim_start();
-                let rest_full = &folded[range.end + pos + neg.len()..sentence.end.max(range.end + pos + neg.len())];
+                let rest_full = &folded
+                    [range.end + pos + neg.len()..sentence.end.max(range.end + pos + neg.len())];
                 let rest_full = rest_full.trim_start();
                 let rhetorical = ctx
                     .rhetorical
@@ -363,7 +440,10 @@ impl Lexicon {
         let next = next_sentence(folded, sentence.end);
         let after_next = next_sentence(folded, next.end);
         let denial_scope = [stext, &folded[next.clone()], &folded[after_next]];
-        if denial_scope.iter().any(|s| ctx.denial.iter().any(|d| s.contains(d.as_str()))) {
+        if denial_scope
+            .iter()
+            .any(|s| ctx.denial.iter().any(|d| s.contains(d.as_str())))
+        {
             return 0.0;
         }
         // Relation to the mention.
@@ -371,7 +451,8 @@ impl Lexicon {
             .iter()
             .filter(|m| sentence.start <= m.start && m.start < sentence.end.max(sentence.start + 1))
             .collect();
-        let mut factor = if let Some(m) = same.iter().min_by_key(|m| m.start.abs_diff(range.start)) {
+        let mut factor = if let Some(m) = same.iter().min_by_key(|m| m.start.abs_diff(range.start))
+        {
             if ctx.victim.iter().any(|v| stext.contains(v.as_str())) {
                 return 0.0;
             }
@@ -392,7 +473,9 @@ impl Lexicon {
             }
             let mention_sentences_victim = mentions.iter().any(|m| {
                 let ms = sentence_of(folded, m.start);
-                ctx.victim.iter().any(|v| folded[ms.clone()].contains(v.as_str()))
+                ctx.victim
+                    .iter()
+                    .any(|v| folded[ms.clone()].contains(v.as_str()))
             });
             if mention_sentences_victim {
                 return 0.0;
@@ -407,7 +490,11 @@ impl Lexicon {
                     .map(|m| sentences_between(folded, m.start, range.start))
                     .min()
                     .unwrap_or(usize::MAX);
-                if gap <= 1 { ctx.other_sentence_factor } else { ctx.far_sentence_factor }
+                if gap <= 1 {
+                    ctx.other_sentence_factor
+                } else {
+                    ctx.far_sentence_factor
+                }
             }
         };
         if is_question(folded, &sentence) {
@@ -451,15 +538,23 @@ fn next_sentence(text: &str, end: usize) -> Range<usize> {
 
 fn is_question(text: &str, sentence: &Range<usize>) -> bool {
     let s = text[sentence.clone()].trim_end_matches(['\n', ' ', 'w', '笑']);
-    s.ends_with('?') || s.ends_with("の?") || s.ends_with("か?") || s.ends_with("かな") || s.ends_with("なの")
+    s.ends_with('?')
+        || s.ends_with("の?")
+        || s.ends_with("か?")
+        || s.ends_with("かな")
+        || s.ends_with("なの")
 }
 
 fn char_window_end(text: &str, from: usize, chars: usize) -> usize {
-    text[from..].char_indices().nth(chars).map_or(text.len(), |(i, _)| from + i)
+    text[from..]
+        .char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| from + i)
 }
 
 fn ascii_word_at(text: &str, range: &Range<usize>) -> bool {
     let before = text[..range.start].chars().next_back();
     let after = text[range.end..].chars().next();
-    !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    !before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !after.is_some_and(|c| c.is_ascii_alphanumeric())
 }

@@ -37,11 +37,20 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let mut out = BufWriter::new(stdout.lock());
     let skipped = analyze_lines(&analyzer, input, &mut out, &name)?;
     out.flush().context("cannot write to stdout")?;
-    Ok(if skipped > 0 { Outcome::Skipped } else { Outcome::Ok })
+    Ok(if skipped > 0 {
+        Outcome::Skipped
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// Analyzes every line of `input` into `out`; returns how many lines were skipped.
-fn analyze_lines(analyzer: &Analyzer, mut input: impl BufRead, out: &mut impl Write, name: &str) -> anyhow::Result<usize> {
+fn analyze_lines(
+    analyzer: &Analyzer,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    name: &str,
+) -> anyhow::Result<usize> {
     let mut skipped = 0;
     let mut buf = Vec::new();
     let mut line_no = 0usize;
@@ -61,7 +70,8 @@ fn analyze_lines(analyzer: &Analyzer, mut input: impl BufRead, out: &mut impl Wr
         }
         let result = match std::str::from_utf8(&buf) {
             Err(e) => Err(format!("line is not UTF-8 (byte {})", e.valid_up_to())),
-            Ok(_) => serde_json::from_str::<PostInput>(line).map_err(|e| format!("not a post object: {e}")),
+            Ok(_) => serde_json::from_str::<PostInput>(line)
+                .map_err(|e| format!("not a post object: {e}")),
         };
         match result {
             Ok(post) => {
@@ -76,7 +86,10 @@ fn analyze_lines(analyzer: &Analyzer, mut input: impl BufRead, out: &mut impl Wr
                     .filter(|v| !v.is_null())
                     .unwrap_or_else(|| serde_json::Value::from(line_no));
                 eprintln!("mimamori: {name}:{line_no}: skipped: {message}");
-                serde_json::to_writer(&mut *out, &serde_json::json!({"id": id, "line": line_no, "error": message}))?;
+                serde_json::to_writer(
+                    &mut *out,
+                    &serde_json::json!({"id": id, "line": line_no, "error": message}),
+                )?;
             }
         }
         out.write_all(b"\n")?;

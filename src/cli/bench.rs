@@ -29,9 +29,19 @@ pub enum Command {
 
 pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
     match cmd {
-        Command::Analyze { size_mb, seed, workdir, watchlist } => {
+        Command::Analyze {
+            size_mb,
+            seed,
+            workdir,
+            watchlist,
+        } => {
             let watchlist = super::load_watchlist(watchlist.as_deref())?;
-            let opts = AnalyzeBenchOptions { size_mb: *size_mb, seed: *seed, workdir: workdir.clone(), watchlist };
+            let opts = AnalyzeBenchOptions {
+                size_mb: *size_mb,
+                seed: *seed,
+                workdir: workdir.clone(),
+                watchlist,
+            };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             run_analyze(&opts, &mut out).context("analyze benchmark failed")?;

@@ -29,7 +29,8 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     );
     let (mut flagged, mut total) = (0, 0);
     for line in POSTS.lines().filter(|l| !l.trim().is_empty()) {
-        let post: PostInput = serde_json::from_str(line).context("bundled demo post is not valid JSON")?;
+        let post: PostInput =
+            serde_json::from_str(line).context("bundled demo post is not valid JSON")?;
         total += 1;
         let a = analyzer.analyze(&post);
         if !a.flagged && !args.all {
@@ -47,20 +48,39 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
             a.severity,
             post.id,
             a.targets.join(","),
-            if cats.is_empty() { String::new() } else { format!("  categories: {}", cats.join(",")) },
+            if cats.is_empty() {
+                String::new()
+            } else {
+                format!("  categories: {}", cats.join(","))
+            },
         );
         if !pii.is_empty() {
             println!("      personal data: {}", pii.join(","));
         }
         for m in &a.matches {
             let what = match &m.detail {
-                MatchDetail::Target { how } => format!("mention ({})", serde_json::to_string(how).unwrap_or_default().trim_matches('"')),
-                MatchDetail::Risk { category, term, score } => format!("{} term {term:?} score {score}", category.as_str()),
-                MatchDetail::Pii { pii, watched } => format!("{}{}", pii.as_str(), if *watched { " (watched value)" } else { "" }),
+                MatchDetail::Target { how } => format!(
+                    "mention ({})",
+                    serde_json::to_string(how)
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                ),
+                MatchDetail::Risk {
+                    category,
+                    term,
+                    score,
+                } => format!("{} term {term:?} score {score}", category.as_str()),
+                MatchDetail::Pii { pii, watched } => format!(
+                    "{}{}",
+                    pii.as_str(),
+                    if *watched { " (watched value)" } else { "" }
+                ),
             };
             println!("      {what}: 「{}」", m.text);
         }
     }
-    println!("\n{flagged} of {total} posts flagged. Try: mimamori analyze --watchlist watchlists/example.toml data/demo/posts.jsonl");
+    println!(
+        "\n{flagged} of {total} posts flagged. Try: mimamori analyze --watchlist watchlists/example.toml data/demo/posts.jsonl"
+    );
     Ok(Outcome::Ok)
 }

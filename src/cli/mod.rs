@@ -21,7 +21,11 @@ pub enum Outcome {
 }
 
 #[derive(Parser)]
-#[command(name = "mimamori", version, about = "Watches the Japanese web for defamation and leaked personal data about watched names")]
+#[command(
+    name = "mimamori",
+    version,
+    about = "Watches the Japanese web for defamation and leaked personal data about watched names"
+)]
 struct Cli {
     /// Data directory (search index, state, evidence).
     #[arg(long, global = true, default_value = "index")]

@@ -52,15 +52,25 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
     match cmd {
         Command::Hash { value, kind } => {
             let kind = PiiKind::from(*kind);
-            let normalized = pii::normalize_value(kind, value)
-                .map_err(|why| anyhow::anyhow!("cannot hash {:?} as {}: {why}", pii::mask(kind, value), kind.as_str()))?;
+            let normalized = pii::normalize_value(kind, value).map_err(|why| {
+                anyhow::anyhow!(
+                    "cannot hash {:?} as {}: {why}",
+                    pii::mask(kind, value),
+                    kind.as_str()
+                )
+            })?;
             println!("sha256:{}", pii::hash_value(&normalized));
             Ok(Outcome::Ok)
         }
         Command::Check { file } => {
             let path = file.clone().unwrap_or_else(|| PathBuf::from("watchlists"));
             let wl = config::load(&path)?;
-            println!("{}: ok — {} targets, {} sources", path.display(), wl.targets.len(), wl.sources.len());
+            println!(
+                "{}: ok — {} targets, {} sources",
+                path.display(),
+                wl.targets.len(),
+                wl.sources.len()
+            );
             for t in &wl.targets {
                 let kind = match t.kind {
                     TargetKind::Business => "business",
@@ -85,7 +95,10 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
                 }
             }
             for s in &wl.sources {
-                println!("  source {} {} every {:?} ({})", s.kind, s.url, s.every, s.origin);
+                println!(
+                    "  source {} {} every {:?} ({})",
+                    s.kind, s.url, s.every, s.origin
+                );
             }
             Ok(Outcome::Ok)
         }

@@ -82,14 +82,13 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, TokenizeError> {
             let surface = t.surface.to_string();
             let (start, end) = (t.byte_start, t.byte_end);
             let details = t.details();
-            let field = |i: usize| {
-                details
-                    .get(i)
-                    .filter(|s| **s != "*")
-                    .map(|s| s.to_string())
-            };
-            let pos = details.first().map_or_else(|| "UNK".to_string(), |s| s.to_string());
-            let pos1 = details.get(1).map_or_else(|| "*".to_string(), |s| s.to_string());
+            let field = |i: usize| details.get(i).filter(|s| **s != "*").map(|s| s.to_string());
+            let pos = details
+                .first()
+                .map_or_else(|| "UNK".to_string(), |s| s.to_string());
+            let pos1 = details
+                .get(1)
+                .map_or_else(|| "*".to_string(), |s| s.to_string());
             let base = field(6).unwrap_or_else(|| surface.clone());
             let reading = field(7).unwrap_or_else(|| surface.clone());
             Token {
@@ -128,7 +127,10 @@ mod tests {
     fn tokenizes_with_base_form_and_reading() {
         let tokens = tokenize("山田商事の社員に殺されたい").expect("tokenize");
         let surfaces: Vec<&str> = tokens.iter().map(|t| t.surface.as_str()).collect();
-        assert_eq!(surfaces, ["山田", "商事", "の", "社員", "に", "殺さ", "れ", "たい"]);
+        assert_eq!(
+            surfaces,
+            ["山田", "商事", "の", "社員", "に", "殺さ", "れ", "たい"]
+        );
         assert_eq!(tokens[5].base, "殺す");
         assert_eq!(tokens[5].pos, "動詞");
         assert_eq!(tokens[0].reading, "ヤマダ");
@@ -145,7 +147,11 @@ mod tests {
     fn unknown_words_keep_surface() {
         let tokens = tokenize("ｗｗｗ🤣xyzzy").expect("tokenize");
         assert!(!tokens.is_empty());
-        assert!(tokens.iter().all(|t| !t.base.is_empty() && !t.reading.is_empty()));
+        assert!(
+            tokens
+                .iter()
+                .all(|t| !t.base.is_empty() && !t.reading.is_empty())
+        );
         assert_eq!(count_tokens("").expect("count"), 0);
     }
 }

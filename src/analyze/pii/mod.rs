@@ -5,7 +5,7 @@
 //! Detection runs on a folded copy of the text (full-width ASCII → ASCII, dashes → `-`) so raw
 //! and NFKC-normalized text give the same results; ranges are mapped back to the caller's text.
 //! Candidates are taken in the order e-mail, digit-based kinds (card > My Number > phone > bank
-//! account, see [`numbers`]) and address; a later candidate overlapping an earlier one is dropped.
+//! account) and address; a later candidate overlapping an earlier one is dropped.
 
 mod address;
 mod email;
@@ -138,7 +138,7 @@ const UNIT_WINDOW: usize = 50;
 ///
 /// True on: ten digits in a run of digits and separators (six after a banking word), `@`/`＠`,
 /// `at` as a word (`(at)`, `[at]`, ` at `), `あっと`/`アット`, or a digit/漢数字 within
-/// [`UNIT_WINDOW`] characters after 市/区/町/村/郡.
+/// 50 characters after 市/区/町/村/郡.
 pub fn might_contain_pii(text: &str) -> bool {
     let mut digits = 0usize;
     let mut bank_word = false;
