@@ -270,9 +270,10 @@ impl Matcher {
             }
             let original = norm.original_range(range.clone());
             // 山 田 商 事: the spaces were removed by normalization, but the writer spaced it out.
-            let spaced = text
-                .get(original.clone())
-                .is_some_and(|o| o.trim().chars().any(char::is_whitespace));
+            let spaced = !pattern.ascii
+                && text
+                    .get(original.clone())
+                    .is_some_and(|o| o.trim().chars().any(char::is_whitespace));
             out.push(Mention {
                 target: pattern.target,
                 how: if spaced && pattern.how != MatchHow::Masked {
@@ -568,4 +569,86 @@ fn dedupe(mut mentions: Vec<Mention>) -> Vec<Mention> {
     }
     out.sort_by_key(|m| (m.norm.start, m.target));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    const WATCHLIST: &str = r#"
+[[target]]
+id = "yamada"
+kind = "business"
+names = ["山田商事"]
+aliases = ["Yamada Shoji"]
+exclude = ["山田商事ビル"]
+
+[[target]]
+id = "ito"
+kind = "person"
+names = ["伊藤翼"]
+"#;
+
+    fn mentions(text: &str) -> Vec<(String, MatchHow)> {
+        let wl = parse_str(WATCHLIST, std::path::Path::new("t.toml")).expect("watchlist");
+        let m = Matcher::new(&wl.targets).expect("matcher");
+        let norm = normalize::normalize(text);
+        let folded = normalize::fold(&norm.text);
+        let tokens = tokenize::tokenize(&norm.text).expect("tokens");
+        let candidate = m.is_candidate(&norm, &folded);
+        let found: Vec<(String, MatchHow)> = m
+            .mentions(text, &norm, &folded, &tokens)
+            .into_iter()
+            .map(|x| (text[x.original].to_string(), x.how))
+            .collect();
+        assert!(found.is_empty() || candidate, "prefilter missed {text}");
+        found
+    }
+
+    #[test]
+    fn finds_every_written_form() {
+        let cases = [
+            ("山田商事は最悪", "山田商事", MatchHow::Name),
+            ("ヤマダ商事の人", "ヤマダ商事", MatchHow::Reading),
+            ("ﾔﾏﾀﾞ商事の人", "ﾔﾏﾀﾞ商事", MatchHow::Reading),
+            (
+                "やまだしょうじってどう?",
+                "やまだしょうじ",
+                MatchHow::Reading,
+            ),
+            ("ヤマダショウジ", "ヤマダショウジ", MatchHow::Reading),
+            ("山 田 商 事 は 倒 産", "山 田 商 事", MatchHow::Spaced),
+            ("山.田.商.事", "山.田.商.事", MatchHow::Spaced),
+            ("山田・商事", "山田・商事", MatchHow::Spaced),
+            ("山〇商事ってさ", "山〇商事", MatchHow::Masked),
+            ("山田○事", "山田○事", MatchHow::Masked),
+            ("山田*事", "山田*事", MatchHow::Masked),
+            ("Yamada Shoji is bad", "Yamada Shoji", MatchHow::Alias),
+            ("yamada shouji sucks", "yamada shouji", MatchHow::Romaji),
+            ("YAMADASHOJI", "YAMADASHOJI", MatchHow::Romaji),
+            ("伊藤翼さん", "伊藤翼", MatchHow::Name),
+        ];
+        for (text, want, how) in cases {
+            let found = mentions(text);
+            assert!(
+                found.iter().any(|(s, h)| s == want && *h == how),
+                "{text}: want {want} {how:?}, got {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_look_alikes() {
+        for text in [
+            "山田さんは商事会社で働いている",
+            "山田商事務所に行った",
+            "山田商事ビルの1階",
+            "伊〇翼",
+            "yamadashojikai",
+            "山田、商事",
+        ] {
+            assert_eq!(mentions(text), vec![], "{text}");
+        }
+    }
 }

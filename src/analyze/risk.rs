@@ -558,3 +558,70 @@ fn ascii_word_at(text: &str, range: &Range<usize>) -> bool {
     !before.is_some_and(|c| c.is_ascii_alphanumeric())
         && !after.is_some_and(|c| c.is_ascii_alphanumeric())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize::tokenize;
+
+    /// Categories found for a post whose target mention is the first `name` occurrence.
+    fn categories(text: &str, name: &str) -> Vec<Category> {
+        let lexicon = Lexicon::embedded().expect("lexicon");
+        let norm = normalize::normalize(text);
+        let folded = normalize::fold(&norm.text);
+        let tokens = tokenize(&norm.text).expect("tokens");
+        let at = folded.find(&fold_term(name)).expect("name in text");
+        let mention = at..at + fold_term(name).len();
+        let mut cats: Vec<Category> = lexicon
+            .assess(&folded, &tokens, &[mention])
+            .into_iter()
+            .filter(|h| h.score >= lexicon.context.threshold)
+            .map(|h| h.category)
+            .collect();
+        cats.sort();
+        cats.dedup();
+        cats
+    }
+
+    #[test]
+    fn lexicon_loads() {
+        let l = Lexicon::embedded().expect("lexicon");
+        assert!(l.terms.len() > 100);
+    }
+
+    #[test]
+    fn conjugations_hit_through_base_forms() {
+        for text in ["A社の社長を殺す", "A社の社長を殺したい", "A社の社長を殺してやる", "A社の社長ぶっ殺す"] {
+            assert_eq!(categories(text, "A社"), vec![Category::Threat], "{text}");
+        }
+    }
+
+    #[test]
+    fn context_cancels_or_keeps_terms() {
+        let cases: &[(&str, &[Category])] = &[
+            ("A社は詐欺会社", &[Category::Defamation]),
+            ("A社は詐欺じゃないよ", &[]),
+            ("A社って詐欺じゃないの?", &[Category::Defamation]),
+            ("A社が詐欺って噂はデマだよ", &[]),
+            ("A社を名乗る詐欺メールに注意", &[]),
+            ("A社の向かいの店で食い逃げ事件", &[]),
+            ("A社で買った。隣の店の店員は態度最悪でアホ", &[]),
+            ("A社の店員はアホしかいない", &[Category::Insult]),
+            ("A社やばい。社長が横領してる", &[Category::Defamation]),
+            ("A社がブラックとか言われてるけど普通だよ", &[]),
+            ("ブラックコーヒーが美味しいA社のカフェ", &[]),
+            ("A社の採用ばかり見てる", &[]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(categories(text, "A社"), want.to_vec(), "{text}");
+        }
+    }
+
+    #[test]
+    fn sentences_split_on_japanese_punctuation() {
+        let t = "一文目。二文目!三文目";
+        assert_eq!(&t[sentence_of(t, 0)], "一文目。");
+        assert_eq!(&t[sentence_of(t, "一文目。".len())], "二文目!");
+        assert_eq!(sentences_between(t, 0, t.len()), 2);
+    }
+}
