@@ -38,7 +38,8 @@
 //!    another `ー` once a space is gone merges into it, so normalizing is idempotent.
 //!
 //! [`compact`] is a separate, more aggressive view (separators between letters removed) and
-//! [`fold`] a byte-length-preserving case/kana fold for comparisons.
+//! [`fold`] a byte-length-preserving case/kana fold for comparisons. [`kanji_numerals_to_digits`]
+//! lives in `reading` (it reads numbers) and is re-exported here.
 //!
 //! # Offset map
 //!
@@ -60,6 +61,7 @@ use std::ops::Range;
 use unicode_normalization::char::{canonical_combining_class, compose, decompose_compatible};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
 
+pub use crate::text::reading::kanji_numerals_to_digits;
 use crate::text::reading::{is_kana_char, kata_to_hira_char};
 
 /// Text after normalization, with a map from each normalized byte back to the original text.
@@ -78,11 +80,11 @@ pub struct Normalized {
 impl Normalized {
     /// Identity (no change) for `s`.
     pub fn identity(s: &str) -> Normalized {
-        let (text, gaps) = (s.to_owned(), Vec::new());
+        let (text, map) = (s.to_owned(), (0..=off(s.len())).collect());
         Normalized {
             text,
-            map: (0..=off(s.len())).collect(),
-            gaps,
+            map,
+            gaps: vec![],
         }
     }
 
@@ -162,16 +164,8 @@ trait Step {
     type Out;
     fn put(&mut self, p: Piece);
     fn finish(self) -> Self::Out;
-}
-
-/// Collects pieces: the end of a chain in tests.
-impl Step for Vec<Piece> {
-    type Out = Vec<Piece>;
-    fn put(&mut self, p: Piece) {
-        self.push(p);
-    }
-    fn finish(self) -> Vec<Piece> {
-        self
+    fn put_all(&mut self, pieces: impl IntoIterator<Item = Piece>) {
+        pieces.into_iter().for_each(|p| self.put(p));
     }
 }
 
@@ -242,11 +236,8 @@ impl Step for Builder {
         }
         self.map.push(self.original_len);
         debug_assert_eq!(self.map.len(), self.text.len() + 1);
-        Normalized {
-            text: self.text,
-            map: self.map,
-            gaps: self.gaps,
-        }
+        let (text, map, gaps) = (self.text, self.map, self.gaps);
+        Normalized { text, map, gaps }
     }
 }
 
@@ -298,7 +289,7 @@ impl<S: Step> Step for StripFormat<S> {
     type Out = S::Out;
     #[inline]
     fn put(&mut self, p: Piece) {
-        if !is_format(p.ch) {
+        if (p.ch as u32) < 0xAD || !is_format(p.ch) {
             self.0.put(p);
         }
     }
@@ -321,10 +312,11 @@ struct Nfkc<S> {
 
 /// Chars NFKC must not touch because a later step needs to see them as they were.
 fn is_nfkc_exempt(c: char) -> bool {
-    "ｰ－﹣゛゜".contains(c)
+    matches!(c, 'ｰ' | '－' | '﹣' | '゛' | '゜')
 }
 
 /// True if `c` alone is already NFKC (and is kept as is).
+#[inline]
 fn is_nfkc_stable(c: char) -> bool {
     c.is_ascii()
         || is_plain_japanese(c)
@@ -338,10 +330,13 @@ fn is_width_variant(c: char) -> bool {
 }
 
 /// True if NFKC can never combine `c` with what comes before it, so a segment starts at `c`.
+#[inline]
 fn starts_segment(c: char) -> bool {
-    if (c as u32) < 0x300 || is_plain_japanese(c) || is_width_variant(c) {
-        return true;
-    }
+    (c as u32) < 0x300 || is_plain_japanese(c) || is_width_variant(c) || starts_with_starter(c)
+}
+
+/// The slow half of [`starts_segment`]: the decomposition starts with a non-combining starter.
+fn starts_with_starter(c: char) -> bool {
     let d = first_of_decomposition(c);
     canonical_combining_class(d) == 0 && is_nfc_quick(std::iter::once(d)) == IsNormalized::Yes
 }
@@ -366,30 +361,33 @@ impl<S: Step> Nfkc<S> {
         }
     }
 
+    #[inline]
     fn flush(&mut self) {
-        let Some(first) = self.first.take() else {
-            return;
-        };
-        let (start, end) = (first.start, self.end);
-        if self.rest.is_empty() && is_nfkc_stable(first.ch) {
-            return self.next.put(first);
+        match self.first.take() {
+            Some(first) if self.rest.is_empty() && is_nfkc_stable(first.ch) => self.next.put(first),
+            Some(first) => self.normalize_segment(first),
+            None => {}
         }
-        let mark = match self.rest.as_str() {
-            "" => Some(None),
-            "\u{FF9E}" => Some(Some('\u{3099}')),
-            "\u{FF9F}" => Some(Some('\u{309A}')),
+    }
+
+    /// NFKC of a segment that is not a single stable char.
+    #[inline(never)]
+    fn normalize_segment(&mut self, first: Piece) {
+        let (start, end) = (first.start, self.end);
+        let voicing = match self.rest.as_str() {
+            "\u{FF9E}" => Some('\u{3099}'),
+            "\u{FF9F}" => Some('\u{309A}'),
             _ => None,
         };
-        if let Some(mark) = mark.filter(|_| is_width_variant(first.ch)) {
+        if is_width_variant(first.ch) && (self.rest.is_empty() || voicing.is_some()) {
+            // Full-width ASCII / half-width kana, alone or with a half-width voicing mark.
             self.rest.clear();
             let base = first_of_decomposition(first.ch);
-            match mark.map(|m| (m, compose(base, m))) {
-                None => self.next.put(Piece::new(base, start, end)),
-                Some((_, Some(ch))) => self.next.put(Piece::new(ch, start, end)),
-                Some((m, None)) => {
-                    self.next.put(Piece::new(base, start, end));
-                    self.next.put(Piece::new(m, start, end));
-                }
+            let piece = |ch| Piece::new(ch, start, end);
+            match voicing.map(|m| (m, compose(base, m))) {
+                None => self.next.put(piece(base)),
+                Some((_, Some(voiced))) => self.next.put(piece(voiced)),
+                Some((m, None)) => self.next.put_all([piece(base), piece(m)]),
             }
             return;
         }
@@ -438,11 +436,16 @@ struct UnifyDashes<S> {
     held: Option<Piece>,
 }
 
-/// Hyphen variants (→ `-`, or `ー` after a kana).
-const HYPHENS: &str = "\u{02D7}\u{058A}‐‑‒–—―⁃⁻₋−⸺⸻﹘﹣－";
-/// Long-vowel look-alikes (→ `ー` after a kana, `-` elsewhere; `ー` itself stays).
-const LONG_BARS: &str = "─━ｰー";
-const TILDES: &str = "~∼∾〜〰～";
+/// Hyphen variants and long-vowel look-alikes (`─ ━ ｰ`): `ー` after a kana, `-` elsewhere.
+fn is_dash(c: char) -> bool {
+    matches!(c as u32,
+        0x2010..=0x2015 | 0x2E3A..=0x2E3B | 0x2500..=0x2501 | 0x02D7 | 0x058A | 0x2043 | 0x207B
+        | 0x208B | 0x2212 | 0xFE58 | 0xFE63 | 0xFF0D | 0xFF70)
+}
+
+fn is_tilde(c: char) -> bool {
+    matches!(c, '~' | '∼' | '∾' | '〜' | '〰' | '～')
+}
 
 impl<S: Step> UnifyDashes<S> {
     fn new(next: S) -> Self {
@@ -461,14 +464,14 @@ impl<S: Step> Step for UnifyDashes<S> {
         let ch = match p.ch {
             c if ((c as u32) < 0x2D7 && c != '~') || is_plain_japanese(c) => c,
             'ー' => 'ー',
-            c if HYPHENS.contains(c) || LONG_BARS.contains(c) => {
+            c if is_dash(c) => {
                 if self.prev.is_some_and(is_kana_char) {
                     'ー'
                 } else {
                     '-'
                 }
             }
-            c if TILDES.contains(c) => '~',
+            c if is_tilde(c) => '~',
             c => c,
         };
         if ch == 'ー' {
@@ -477,17 +480,13 @@ impl<S: Step> Step for UnifyDashes<S> {
                 None => self.held = Some(Piece { ch, ..p }),
             }
         } else {
-            if let Some(h) = self.held.take() {
-                self.next.put(h);
-            }
+            self.next.put_all(self.held.take());
             self.next.put(Piece { ch, ..p });
         }
         self.prev = Some(ch);
     }
     fn finish(mut self) -> S::Out {
-        if let Some(h) = self.held.take() {
-            self.next.put(h);
-        }
+        self.next.put_all(self.held.take());
         self.next.finish()
     }
 }
@@ -539,9 +538,7 @@ impl<S: Step> CollapseSpaces<S> {
     }
 
     fn emit(&mut self, q: Piece, cr: bool) {
-        if let Some(h) = self.held.take() {
-            self.next.put(h);
-        }
+        self.next.put_all(self.held.take());
         if q.ch == 'ー' || cr {
             self.held = Some(q);
         } else {
@@ -580,17 +577,20 @@ impl<S: Step> Step for CollapseSpaces<S> {
         self.emit(Piece { ch, ..p }, p.ch == '\r');
     }
     fn finish(mut self) -> S::Out {
-        if let Some(h) = self.held.take() {
-            self.next.put(h);
-        }
+        self.next.put_all(self.held.take());
         self.next.finish()
     }
 }
 
-// ---------------------------------------------------------------- compact, fold, numerals
+// ---------------------------------------------------------------- compact, fold
 
 /// Separator characters [`compact`] removes between two letters.
-const SEPARATORS: &str = " .・･·•‧∙_*/|,、-=+~☆★♪";
+fn is_separator(c: char) -> bool {
+    match u8::try_from(c) {
+        Ok(b) => b" ._*/|,-=+~".contains(&b),
+        Err(_) => "・･·•‧∙、☆★♪".contains(c),
+    }
+}
 
 /// Removes separator characters used to evade search between non-separator characters
 /// (ASCII space, '.', '・', '･', '_', '*', '/', '|', ',', '、', '-', '=', '+', '~', '☆', '★',
@@ -600,7 +600,7 @@ const SEPARATORS: &str = " .・･·•‧∙_*/|,、-=+~☆★♪";
 /// `normalize`; `山.田.商.事`, `山_田_商_事`, `山・田・商・事` become `山田商事` here. A run of
 /// mixed separators (`山 / 田`) counts as one.
 pub fn compact(n: &Normalized) -> Normalized {
-    if !n.text.chars().any(|c| SEPARATORS.contains(c)) {
+    if !n.text.chars().any(is_separator) {
         return n.clone();
     }
     let out = Builder::new(n.text.len(), n.original_offset(n.text.len()));
@@ -625,19 +625,19 @@ struct RemoveSeparators<S> {
 impl<S: Step> Step for RemoveSeparators<S> {
     type Out = S::Out;
     fn put(&mut self, p: Piece) {
-        if SEPARATORS.contains(p.ch) {
+        if is_separator(p.ch) {
             return self.run.push(p);
         }
         let letter = p.ch.is_alphabetic();
         if !(self.after_letter && letter) {
-            self.run.drain(..).for_each(|q| self.next.put(q));
+            self.next.put_all(self.run.drain(..));
         }
         self.run.clear();
         self.next.put(p);
         self.after_letter = letter;
     }
     fn finish(mut self) -> S::Out {
-        self.run.drain(..).for_each(|q| self.next.put(q));
+        self.next.put_all(self.run.drain(..));
         self.next.finish()
     }
 }
@@ -653,427 +653,5 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
-/// Value of a digit: kanji (also 壱弐参) or ASCII.
-fn numeral_digit(c: char) -> Option<u8> {
-    let kanji = [
-        "〇零", "一壱", "二弐", "三参", "四", "五", "六", "七", "八", "九",
-    ];
-    match c {
-        '0'..='9' => Some(c as u8 - b'0'),
-        c if c != '〇' && !('\u{4E00}'..='\u{9FFF}').contains(&c) => None,
-        c => kanji
-            .iter()
-            .position(|k| k.contains(c))
-            .and_then(|d| u8::try_from(d).ok()),
-    }
-}
-
-/// Value of a kanji unit, and whether it is a big unit (万, 億) that closes a section.
-fn numeral_unit(c: char) -> Option<(u128, bool)> {
-    match c {
-        '十' => Some((10, false)),
-        '百' => Some((100, false)),
-        '千' => Some((1000, false)),
-        '万' => Some((10_000, true)),
-        '億' => Some((100_000_000, true)),
-        _ => None,
-    }
-}
-
-fn is_kanji_numeral(c: char) -> bool {
-    !c.is_ascii_digit() && (numeral_digit(c).is_some() || numeral_unit(c).is_some())
-}
-
-/// Value of a run of digits and units (`二十三` = 23, `一億二千万` = 120000000, `3万5千` =
-/// 35000); `None` on overflow.
-fn numeral_value(run: &[char]) -> Option<u128> {
-    let (mut total, mut section, mut cur) = (0u128, 0u128, None::<u128>);
-    for &c in run {
-        if let Some(d) = numeral_digit(c) {
-            cur = Some(
-                cur.unwrap_or(0)
-                    .checked_mul(10)?
-                    .checked_add(u128::from(d))?,
-            );
-        } else if let Some((unit, big)) = numeral_unit(c) {
-            if big {
-                let group = section.checked_add(cur.unwrap_or(0))?.max(1);
-                total = total.checked_add(group.checked_mul(unit)?)?;
-                section = 0;
-            } else {
-                section = section.checked_add(cur.unwrap_or(1).checked_mul(unit)?)?;
-            }
-            cur = None;
-        }
-    }
-    total.checked_add(section)?.checked_add(cur.unwrap_or(0))
-}
-
-/// Converts 漢数字 in a string of digits/kanji numerals to ASCII digits (一→1, 十→10, 二十三→23,
-/// 百五→105, 〇/零→0, 千, 万; also 壱弐参 and 億), used for addresses and numbers. Leaves other
-/// text as is.
-///
-/// A run of kanji numerals (ASCII digits may be mixed in: `3万5千` → `35000`) without units is
-/// read digit by digit, keeping leading zeros (`〇九〇` → `090`, `二〇二三` → `2023`); a run
-/// with units is read as a number (on overflow it is left as is). Runs are converted wherever
-/// they are, so place names change too (`千代田` → `1000代田`): apply it to both sides of a
-/// comparison.
-pub fn kanji_numerals_to_digits(s: &str) -> String {
-    if !s.chars().any(is_kanji_numeral) {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, out: &mut String| {
-        let has_units = run.iter().any(|&c| numeral_unit(c).is_some());
-        if !run.iter().any(|&c| is_kanji_numeral(c)) {
-            out.extend(run.iter());
-        } else if !has_units {
-            out.extend(
-                run.iter()
-                    .filter_map(|&c| numeral_digit(c))
-                    .map(|d| char::from(b'0' + d)),
-            );
-        } else if let Some(v) = numeral_value(run) {
-            out.push_str(&v.to_string());
-        } else {
-            out.extend(run.iter());
-        }
-        run.clear();
-    };
-    for c in s.chars() {
-        if numeral_digit(c).is_some() || numeral_unit(c).is_some() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Cases no step changes (every step's table also runs these).
-    #[rustfmt::skip]
-    const UNCHANGED: &[&str] = &[
-        "", "山田商事", "Yamada Shoji", "東京都港区1-2-3", "hanako@example.com", "ラーメン",
-        "a\nb", "ヤマダ商事の営業はカス", "「山田」、『商事』。", "090 2345 6789",
-    ];
-
-    #[rustfmt::skip]
-    const STRIP: &[(&str, &str)] = &[
-        ("a\u{200B}b", "ab"), ("山\u{FEFF}田\u{200C}商\u{200D}事", "山田商事"), ("葛\u{E0100}城", "葛城"),
-        ("👨\u{200D}👩\u{200D}👧", "👨👩👧"), ("❤\u{FE0F}", "❤"), ("soft\u{AD}hyphen", "softhyphen"),
-        ("\u{202E}abc\u{202C}\u{2066}d\u{2069}", "abcd"), ("\u{2060}\u{2061}\u{2062}\u{2063}\u{2064}", ""),
-    ];
-
-    #[rustfmt::skip]
-    const NFKC: &[(&str, &str)] = &[
-        ("ﾔﾏﾀﾞ", "ヤマダ"), ("ﾊﾟﾝ", "パン"), ("ｶﾞｷﾞｸﾞｹﾞｺﾞ", "ガギグゲゴ"), ("ｳﾞ", "ヴ"),
-        ("０９０２３４５６７８９", "09023456789"), ("Ｙａｍａｄａ", "Yamada"), ("＠", "@"),
-        ("①②⑳", "1220"), ("㈱山田", "(株)山田"), ("e\u{301}", "é"), ("\u{301}a", "\u{301}a"),
-        ("か\u{3099}", "が"), ("\u{1100}\u{1161}\u{11A8}", "각"), ("…", "..."), ("\u{3000}", " "),
-        ("ｰ－﹣", "ｰ－﹣"), ("か゛", "か゛"), ("ﾞ", "\u{3099}"), ("ｱｲｳｴｵ｡｢｣､･", "アイウエオ。「」、・"),
-        ("ｱﾞﾝﾟﾞ", "ア\u{3099}ン\u{309A}\u{3099}"), ("ﾊﾞ\u{301}", "バ\u{301}"), ("ｰ\u{301}", "ｰ\u{301}"),
-    ];
-
-    #[rustfmt::skip]
-    const DASHES: &[(&str, &str)] = &[
-        ("ラ—メン", "ラーメン"), ("ラ−メン", "ラーメン"), ("ラｰメン", "ラーメン"), ("ラ－メン", "ラーメン"),
-        ("ラ─メン", "ラーメン"), ("ラーーーメン", "ラーメン"), ("すごーーい", "すごーい"),
-        ("すご〜〜い", "すご~~い"), ("a−b", "a-b"), ("3‐2‐1", "3-2-1"), ("090—1234", "090-1234"),
-        ("ｰ", "-"), ("─━", "--"), ("ラ-メン", "ラ-メン"), ("漢ーー", "漢ー"), ("∼∾〜〰～~", "~~~~~~"),
-    ];
-
-    #[rustfmt::skip]
-    const SPACES: &[(&str, &str)] = &[
-        ("山 田 商 事 は 倒 産 寸 前", "山田商事は倒産寸前"), ("a  b", "a b"), ("  a  ", "a"),
-        ("a\r\nb", "a\nb"), ("a\rb\u{2028}c", "a\nb\nc"), ("a \n b", "a\nb"), ("a\r \nb", "a\n\nb"),
-        ("山田 abc", "山田abc"), ("abc 山田", "abc山田"), ("a\tb\u{A0}c\u{3000}d", "a b c d"),
-        ("\n\n", "\n\n"), ("山田 \t 商事", "山田商事"), ("ー ー", "ー"), ("Привет мир", "Привет мир"),
-        ("山田 Привет", "山田 Привет"), ("「山田」 です", "「山田」です"), ("a\r\r\n", "a\n\n"),
-    ];
-
-    /// `normalize` end to end.
-    #[rustfmt::skip]
-    const FULL: &[(&str, &str)] = &[
-        ("山 田 商 事 は 倒 産 寸 前", "山田商事は倒産寸前"), ("ﾔﾏﾀﾞ商事の営業はカス", "ヤマダ商事の営業はカス"),
-        ("０９０２３４５６７８９", "09023456789"), ("Ｙａｍａｄａ　Ｓｈｏｊｉ", "Yamada Shoji"),
-        ("ﾗｰﾒﾝ", "ラーメン"), ("ラ ー メ ン", "ラーメン"), ("ラー ー", "ラー"), ("ﾊ\u{200B}ﾞｶ", "バカ"),
-        ("山\u{200B}田\u{200B}商\u{200B}事", "山田商事"), ("  山田商事　\r\n  詐欺  ", "山田商事\n詐欺"),
-        ("０９０－２３４５－６７８９", "090-2345-6789"), ("ＴＥＬ：０９０ ２３４５", "TEL:090 2345"),
-        ("ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "hanako@example.com"), ("㈱山田 ①", "(株)山田1"),
-        ("\u{301}", "\u{301}"), ("", ""), ("   ", ""), ("👨\u{200D}👩 ok", "👨👩 ok"),
-    ];
-
-    fn text_of(p: &[Piece]) -> String {
-        p.iter().map(|p| p.ch).collect()
-    }
-
-    /// Runs one step's table (plus the shared unchanged cases), checking its pieces too.
-    fn run_table<S: Step<Out = Vec<Piece>>>(step: impl Fn() -> S, table: &[(&str, &str)]) {
-        for (input, want) in table
-            .iter()
-            .copied()
-            .chain(UNCHANGED.iter().map(|&s| (s, s)))
-        {
-            let pieces = feed(step(), input);
-            let mut last = 0;
-            for p in &pieces {
-                let (s, e) = (p.start as usize, p.end as usize);
-                assert!(s < e && e <= input.len() && s >= last, "{input:?}: {p:?}");
-                assert!(
-                    input.is_char_boundary(s) && input.is_char_boundary(e),
-                    "{input:?}"
-                );
-                last = s;
-            }
-            assert_eq!(text_of(&pieces), want, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn step_strip_format() {
-        run_table(|| StripFormat(Vec::new()), STRIP);
-    }
-
-    #[test]
-    fn step_nfkc() {
-        run_table(|| Nfkc::new(Vec::new()), NFKC);
-    }
-
-    #[test]
-    fn step_unify_dashes() {
-        run_table(|| UnifyDashes::new(Vec::new()), DASHES);
-    }
-
-    #[test]
-    fn step_collapse_spaces() {
-        run_table(|| CollapseSpaces::new(Vec::new()), SPACES);
-    }
-
-    #[test]
-    fn normalize_table() {
-        for &(input, want) in FULL {
-            let n = normalize(input);
-            assert_eq!(n.text, want, "input {input:?}");
-            check_map(input, &n);
-        }
-    }
-
-    #[test]
-    fn fast_path_is_identity() {
-        for &s in UNCHANGED {
-            assert!(is_already_normal(s), "{s:?}");
-            assert_eq!(normalize(s), Normalized::identity(s));
-        }
-        for s in [
-            "a  b", " a", "a ", "山 田", "ーー", "ｱ", "a\r\n", "a\tb", "〜", "a\u{301}",
-        ] {
-            assert!(!is_already_normal(s), "{s:?}");
-        }
-    }
-
-    /// A context-free class of a char, to check a char against its origin alone.
-    fn class(c: char) -> char {
-        match c {
-            c if HYPHENS.contains(c) || LONG_BARS.contains(c) || c == '-' => '-',
-            c if TILDES.contains(c) => '~',
-            c if is_newline(c) => '\n',
-            c if c.is_whitespace() => ' ',
-            c => c,
-        }
-    }
-
-    /// Every normalized char's original range is sane, and its origin (NFKC'd alone) holds it.
-    fn check_map(input: &str, n: &Normalized) {
-        assert_eq!(n.map.len(), n.text.len() + 1);
-        assert_eq!(n.original_offset(n.text.len()), input.len());
-        let mut last = 0;
-        for (i, c) in n.text.char_indices() {
-            let r = n.original_range(i..i + c.len_utf8());
-            assert!(
-                r.start < r.end && r.end <= input.len() && r.start >= last,
-                "{input:?} {r:?}"
-            );
-            assert!(input.is_char_boundary(r.start) && input.is_char_boundary(r.end));
-            last = r.start;
-            let slice = &input[r];
-            let origin = feed(StripFormat(Nfkc::new(Vec::new())), slice);
-            let ok = origin.iter().any(|p| class(p.ch) == class(c))
-                || (c == ' ' && slice.chars().all(|o| !o.is_alphanumeric()));
-            assert!(ok, "{input:?}: {c:?} at {i} maps to {slice:?}");
-        }
-    }
-
-    /// Strings from a small xorshift over an alphabet of troublesome pieces.
-    fn random_strings(count: usize) -> Vec<String> {
-        #[rustfmt::skip]
-        const ALPHABET: &[&str] = &[
-            "a", "Z", "0", " ", "  ", "\u{3000}", "\t", "\n", "\r\n", "\r", "山", "田", "や", "マ",
-            "ﾔ", "ﾏ", "ﾀ", "ﾞ", "ﾟ", "ｰ", "ー", "—", "−", "－", "-", "~", "〜", "・", "･", ".", "_",
-            "\u{200B}", "\u{200D}", "\u{FE0F}", "\u{E0100}", "\u{301}", "\u{3099}", "゛", "e", "Ａ",
-            "１", "①", "㈱", "…", "👨", "❤", "\u{1100}", "\u{1161}", "\u{11A8}", "가", "Я", "\u{A0}",
-            "\u{2028}", "、", "。", "ｶ", "ﾊ", "ｳ", "ｱ", "！", "\u{FEFF}", "ﬁ", "½", "﹣", "─",
-        ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as usize
-        };
-        let mut one = move || {
-            (0..next() % 24)
-                .map(|_| ALPHABET[next() % ALPHABET.len()])
-                .collect()
-        };
-        (0..count).map(|_| one()).collect()
-    }
-
-    #[test]
-    fn offset_map_property() {
-        let tables = FULL
-            .iter()
-            .map(|&(s, _)| s)
-            .chain(UNCHANGED.iter().copied());
-        for input in tables.map(str::to_owned).chain(random_strings(3000)) {
-            let n = normalize(&input);
-            check_map(&input, &n);
-            check_map(&input, &compact(&n));
-            assert_eq!(
-                normalize(&n.text).text,
-                n.text,
-                "not idempotent for {input:?}"
-            );
-            if !input.chars().any(is_nfkc_exempt) {
-                let nfkc = feed(Nfkc::new(Vec::new()), &input);
-                assert_eq!(
-                    text_of(&nfkc),
-                    input.nfkc().collect::<String>(),
-                    "{input:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn original_range_ends_at_last_char() {
-        let input = "山\u{200B}田 \u{200B}商事";
-        let n = normalize(input);
-        assert_eq!(n.text, "山田商事");
-        assert_eq!(&input[n.original_range(0..3)], "山");
-        assert_eq!(&input[n.original_range(0..6)], "山\u{200B}田");
-        assert_eq!(&input[n.original_range(6..12)], "商事");
-        assert_eq!(n.original_offset(3), 6);
-        // Mid-char and out-of-range bounds widen / clamp instead of panicking.
-        assert_eq!(&input[n.original_range(1..4)], "山\u{200B}田");
-        assert_eq!(n.original_range(10..99), n.original_range(9..12));
-        let (five, two) = (5, 2);
-        assert_eq!(n.original_range(five..two), 0..0);
-        assert_eq!(normalize("ｶﾞｽ").original_range(0..3), 0..6);
-        assert_eq!(normalize("㈱x").original_range(1..4), 0..3);
-        assert_eq!(Normalized::identity("abc").original_range(1..2), 1..2);
-    }
-
-    #[test]
-    fn compact_table() {
-        #[rustfmt::skip]
-        let table = [
-            ("山.田.商.事", "山田商事"), ("山_田_商_事", "山田商事"), ("山・田・商・事", "山田商事"),
-            ("山／田｜商＊事", "山田商事"), ("ヤ-マ-ダ", "ヤマダ"), ("山 / 田", "山田"),
-            ("Y.a.m.a.d.a Shoji", "YamadaShoji"), ("山田☆商事", "山田商事"), ("山田、", "山田、"),
-            ("090-2345-6789", "090-2345-6789"), ("日吉3-2-1", "日吉3-2-1"), ("・山田", "・山田"),
-            ("山田\n商事", "山田\n商事"), ("", ""), ("山 .\u{200B}田", "山田"),
-        ];
-        for (input, want) in table {
-            let c = compact(&normalize(input));
-            assert_eq!(c.text, want, "input {input:?}");
-            check_map(input, &c);
-        }
-        let input = "山 . 田";
-        let c = compact(&normalize(input));
-        assert_eq!(&input[c.original_range(0..6)], input);
-        assert_eq!(&input[c.original_range(0..3)], "山");
-    }
-
-    #[test]
-    fn fold_keeps_byte_length() {
-        #[rustfmt::skip]
-        let table = [
-            ("ヤマダ商事", "やまだ商事"), ("YAMADA shoji", "yamada shoji"), ("ＡＢＣ", "ＡＢＣ"),
-            ("ヴヵヶヽヾー", "ゔゕゖゝゞー"), ("ㇰヷ", "ㇰヷ"),
-        ];
-        for (input, want) in table {
-            assert_eq!(fold(input), want);
-        }
-        for s in random_strings(500) {
-            let n = normalize(&s);
-            assert_eq!(fold(&n.text).len(), n.text.len());
-        }
-    }
-
-    #[test]
-    fn kanji_numerals_table() {
-        #[rustfmt::skip]
-        let table = [
-            ("一", "1"), ("十", "10"), ("二十三", "23"), ("百五", "105"), ("〇", "0"), ("零", "0"),
-            ("千", "1000"), ("二千二十三", "2023"), ("二〇二三", "2023"), ("〇九〇", "090"),
-            ("三十万", "300000"), ("一億二千万", "120000000"), ("3万5千", "35000"), ("壱弐参", "123"),
-            ("日吉三丁目二番一号", "日吉3丁目2番1号"), ("横浜市港北区日吉3-2-1", "横浜市港北区日吉3-2-1"),
-            ("第二十一回", "第21回"), ("", ""), ("abc", "abc"), ("万", "10000"),
-        ];
-        for (input, want) in table {
-            assert_eq!(kanji_numerals_to_digits(input), want, "input {input:?}");
-        }
-        assert_eq!(kanji_numerals_to_digits(&"九".repeat(200)), "9".repeat(200));
-        let huge = "九".repeat(50) + "万";
-        assert_eq!(kanji_numerals_to_digits(&huge), huge);
-    }
-
-    #[test]
-    fn never_panics_on_large_or_odd_input() {
-        let unit = "ﾔﾏﾀﾞ商事の営業は　カス！！ ０９０－２３４５－６７８９ ラ—メン\r\n";
-        let mixed = unit.repeat(1_000_000 / unit.len());
-        assert!(normalize(&mixed).text.len() < mixed.len());
-        check_map(&mixed[..2000], &normalize(&mixed[..2000]));
-        let marks = "\u{301}".repeat(300_000);
-        assert_eq!(normalize(&marks).text.chars().count(), 300_000);
-        let plain = "山田商事は倒産寸前".repeat(40_000);
-        assert_eq!(normalize(&plain).text, plain);
-        let _ = compact(&normalize(&"山.田 ".repeat(100_000)));
-    }
-
-    /// `cargo test --release --lib text::normalize::tests::speed -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn speed() {
-        #[rustfmt::skip]
-        let units = [
-            ("mixed", "ﾔﾏﾀﾞ商事の営業はカス！！ 山田商事は倒産寸前らしい。ＴＥＬ ０９０－２３４５－６７８９ ラ—メン屋の店長がマジでむかつく wwww Yamada Shoji is a scam\n"),
-            ("spaced", "山田商事は 倒産寸前らしい。店長の対応が最悪だった。 Yamada Shoji は最悪\n"),
-            ("plain", "山田商事は倒産寸前らしい。店長の対応が最悪だった。二度と行かない。\n"),
-            ("ascii", "Yamada Shoji is a scam, do not buy from them!!  Call 090-2345-6789\n"),
-        ];
-        for (name, unit) in units {
-            let post = unit.repeat(2000 / unit.len() + 1);
-            let doc = unit.repeat(4_000_000 / unit.len());
-            let posts = vec![post.as_str(); 4_000_000 / post.len()];
-            for (shape, texts) in [("2 KB posts", posts), ("one 4 MB text", vec![doc.as_str()])] {
-                let mut best = 0f64;
-                for _ in 0..5 {
-                    let t = std::time::Instant::now();
-                    texts
-                        .iter()
-                        .for_each(|text| drop(std::hint::black_box(normalize(text))));
-                    best = best.max(4.0 / t.elapsed().as_secs_f64());
-                }
-                println!("{name}, {shape}: {best:.0} MB/s");
-            }
-        }
-    }
-}
+mod tests;

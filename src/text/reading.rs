@@ -1,4 +1,4 @@
-//! Kana folding and a loose romaji key for matching romanized names.
+//! Kana folding, a loose romaji key for matching romanized names, and 漢数字 read as digits.
 //!
 //! A watched name is written in kanji (`山田商事`), kana (`やまだしょうじ`, `ヤマダショウジ`)
 //! and romaji, and romaji has several systems: Hepburn (`Shōji`, `Shoji`, `Shouji`), Kunrei
@@ -25,7 +25,14 @@
 //!     before a consonant other than `y` → `o` (`Ohno`). `ei` is kept (Hepburn writes it).
 //!
 //! The key has no spaces: callers compare keys of whole ASCII word runs. It is loose on
-//! purpose (`ふぁ` and `は` share `ha`); it is only compared against the few watched names.
+//! purpose (`ふぁ` and `は` share `ha`, `しんや` and `しにゃ` share `sinya` as the apostrophe
+//! of `shin'ya` is dropped); it is only compared against the few watched names.
+//!
+//! # 漢数字
+//!
+//! Addresses and numbers are written `三丁目二番一号`, `3-2-1`, `〇九〇…` or `二千二十三年`;
+//! [`kanji_numerals_to_digits`] reads the kanji as digits so the watchlist's normalized forms
+//! meet what posts write (re-exported as `normalize::kanji_numerals_to_digits`).
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
@@ -75,19 +82,25 @@ pub fn is_kana(s: &str) -> bool {
 }
 
 /// Hepburn romaji of U+3041..=U+3096 (small kana give their vowel or `y` syllable).
+#[rustfmt::skip]
 const ROMAJI: [&str; 86] = [
     "a", "a", "i", "i", "u", "u", "e", "e", "o", "o", // ぁあぃいぅうぇえぉお
     "ka", "ga", "ki", "gi", "ku", "gu", "ke", "ge", "ko", "go", // かが…ご
     "sa", "za", "shi", "ji", "su", "zu", "se", "ze", "so", "zo", // さざ…ぞ
-    "ta", "da", "chi", "ji", "", "tsu", "zu", "te", "de", "to",
-    "do", // ただちぢっつづてでとど
+    "ta", "da", "chi", "ji", "", "tsu", "zu", "te", "de", "to", "do", // ただちぢっつづてでとど
     "na", "ni", "nu", "ne", "no", // な…の
-    "ha", "ba", "pa", "hi", "bi", "pi", "fu", "bu", "pu", "he", "be", "pe", "ho", "bo", "po", "ma",
-    "mi", "mu", "me", "mo", // ま…も
+    "ha", "ba", "pa", "hi", "bi", "pi", "fu", "bu", "pu", "he", "be", "pe", "ho", "bo", "po",
+    "ma", "mi", "mu", "me", "mo", // ま…も
     "ya", "ya", "yu", "yu", "yo", "yo", // ゃやゅゆょよ
     "ra", "ri", "ru", "re", "ro", // ら…ろ
     "wa", "wa", "i", "e", "o", "n", "vu", "ka", "ke", // ゎわゐゑをんゔゕゖ
 ];
+
+/// Romaji of a hiragana letter (U+3041..=U+3096), and its last letter (the vowel).
+fn kana_romaji(h: char) -> Option<(&'static str, u8)> {
+    let r = ROMAJI.get(((h as u32).checked_sub(0x3041)?) as usize)?;
+    Some((r, r.bytes().last().unwrap_or(b'a')))
+}
 
 fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'i' | b'u' | b'e' | b'o')
@@ -159,32 +172,28 @@ fn romanize(kana: &str) -> Vec<u8> {
                 }
             }
             'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'ゎ' => {
-                let v = ROMAJI[(c as u32 - 0x3041) as usize]
-                    .bytes()
-                    .last()
-                    .unwrap_or(b'a');
+                let v = kana_romaji(c).map_or(b'a', |r| r.1);
                 attach_small_vowel(&mut out, &mut syl, v);
             }
             'ゃ' | 'ゅ' | 'ょ' => {
-                let v = ROMAJI[(c as u32 - 0x3041) as usize]
-                    .bytes()
-                    .last()
-                    .unwrap_or(b'a');
+                let v = kana_romaji(c).map_or(b'a', |r| r.1);
                 attach_small_y(&mut out, &mut syl, v);
             }
-            '\u{3041}'..='\u{3096}' => {
-                let r = ROMAJI[(c as u32 - 0x3041) as usize];
-                if let Some(first) = r.bytes().next().filter(|&b| sokuon && !is_vowel(b)) {
-                    out.push(if r.starts_with("ch") { b't' } else { first });
+            c => match kana_romaji(c) {
+                Some((r, _)) => {
+                    if let Some(first) = r.bytes().next().filter(|&b| sokuon && !is_vowel(b)) {
+                        out.push(if r.starts_with("ch") { b't' } else { first });
+                    }
+                    syl = Some(out.len());
+                    out.extend_from_slice(r.as_bytes());
                 }
-                syl = Some(out.len());
-                out.extend_from_slice(r.as_bytes());
-            }
-            c if c.is_ascii_alphabetic() => {
-                out.push(c.to_ascii_lowercase() as u8);
-                syl = None;
-            }
-            _ => syl = None,
+                None => {
+                    if c.is_ascii_alphabetic() {
+                        out.push(c.to_ascii_lowercase() as u8);
+                    }
+                    syl = None;
+                }
+            },
         }
         sokuon = false;
     }
@@ -280,7 +289,8 @@ fn canonicalize(s: &[u8]) -> String {
     out
 }
 
-/// A loose romaji key of a kana string, for matching romanized names: `やまだしょうじ`/`ヤマダショウジ` → same key as romaji_key("Yamada Shoji").
+/// A loose romaji key of a kana string, for matching romanized names:
+/// `やまだしょうじ`/`ヤマダショウジ` → same key as `romaji_key("Yamada Shoji")`.
 ///
 /// Hiragana, katakana and half-width katakana are read; ASCII letters are kept; other chars
 /// (kanji, digits, punctuation) are dropped.
@@ -288,9 +298,113 @@ pub fn kana_to_romaji_key(kana: &str) -> String {
     canonicalize(&romanize(kana))
 }
 
-/// The same loose key of romaji text: lower-case ASCII letters only (spaces, hyphens, apostrophes, macrons ō/ū/â dropped or folded), then canonicalized so Hepburn / Kunrei / wāpuro spellings meet.
+/// The same loose key of romaji text: lower-case ASCII letters only (spaces, hyphens,
+/// apostrophes, macrons ō/ū/â dropped or folded), then canonicalized so Hepburn / Kunrei /
+/// wāpuro spellings meet.
 pub fn romaji_key(s: &str) -> String {
     canonicalize(&clean_romaji(s))
+}
+
+// ---------------------------------------------------------------- 漢数字
+
+/// Value of a digit: kanji (also 壱弐参) or ASCII.
+fn numeral_digit(c: char) -> Option<u8> {
+    let kanji = [
+        "〇零", "一壱", "二弐", "三参", "四", "五", "六", "七", "八", "九",
+    ];
+    match c {
+        '0'..='9' => Some(c as u8 - b'0'),
+        c if c != '〇' && !('\u{4E00}'..='\u{9FFF}').contains(&c) => None,
+        c => kanji
+            .iter()
+            .position(|k| k.contains(c))
+            .and_then(|d| u8::try_from(d).ok()),
+    }
+}
+
+/// Value of a kanji unit, and whether it is a big unit (万, 億) that closes a section.
+fn numeral_unit(c: char) -> Option<(u128, bool)> {
+    match c {
+        '十' => Some((10, false)),
+        '百' => Some((100, false)),
+        '千' => Some((1000, false)),
+        '万' => Some((10_000, true)),
+        '億' => Some((100_000_000, true)),
+        _ => None,
+    }
+}
+
+fn is_kanji_numeral(c: char) -> bool {
+    !c.is_ascii_digit() && (numeral_digit(c).is_some() || numeral_unit(c).is_some())
+}
+
+/// Value of a run of digits and units (`二十三` = 23, `一億二千万` = 120000000, `3万5千` =
+/// 35000); `None` on overflow.
+fn numeral_value(run: &[char]) -> Option<u128> {
+    let (mut total, mut section, mut cur) = (0u128, 0u128, None::<u128>);
+    for &c in run {
+        if let Some(d) = numeral_digit(c) {
+            cur = Some(
+                cur.unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u128::from(d))?,
+            );
+        } else if let Some((unit, big)) = numeral_unit(c) {
+            if big {
+                let group = section.checked_add(cur.unwrap_or(0))?.max(1);
+                total = total.checked_add(group.checked_mul(unit)?)?;
+                section = 0;
+            } else {
+                section = section.checked_add(cur.unwrap_or(1).checked_mul(unit)?)?;
+            }
+            cur = None;
+        }
+    }
+    total.checked_add(section)?.checked_add(cur.unwrap_or(0))
+}
+
+/// Converts 漢数字 in a string of digits/kanji numerals to ASCII digits (一→1, 十→10, 二十三→23,
+/// 百五→105, 〇/零→0, 千, 万; also 壱弐参 and 億), used for addresses and numbers. Leaves other
+/// text as is.
+///
+/// A run of kanji numerals (ASCII digits may be mixed in: `3万5千` → `35000`) without units is
+/// read digit by digit, keeping leading zeros (`〇九〇` → `090`, `二〇二三` → `2023`); a run
+/// with units is read as a number (on overflow it is left as is). Runs are converted wherever
+/// they are, so place names change too (`千代田` → `1000代田`): apply it to both sides of a
+/// comparison.
+pub fn kanji_numerals_to_digits(s: &str) -> String {
+    if !s.chars().any(is_kanji_numeral) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut run: Vec<char> = Vec::new();
+    let flush = |run: &mut Vec<char>, out: &mut String| {
+        let has_units = run.iter().any(|&c| numeral_unit(c).is_some());
+        if !run.iter().any(|&c| is_kanji_numeral(c)) {
+            out.extend(run.iter());
+        } else if !has_units {
+            out.extend(
+                run.iter()
+                    .filter_map(|&c| numeral_digit(c))
+                    .map(|d| char::from(b'0' + d)),
+            );
+        } else if let Some(v) = numeral_value(run) {
+            out.push_str(&v.to_string());
+        } else {
+            out.extend(run.iter());
+        }
+        run.clear();
+    };
+    for c in s.chars() {
+        if numeral_digit(c).is_some() || numeral_unit(c).is_some() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -299,13 +413,12 @@ mod tests {
 
     #[test]
     fn kana_conversions() {
-        for (kata, hira) in [
-            ("ヤマダショウジ", "やまだしょうじ"),
-            ("ヴヵヶ", "ゔゕゖ"),
-            ("ヽヾー・", "ゝゞー・"),
-            ("山田ABC", "山田ABC"),
-            ("", ""),
-        ] {
+        #[rustfmt::skip]
+        let table = [
+            ("ヤマダショウジ", "やまだしょうじ"), ("ヴヵヶ", "ゔゕゖ"), ("ヽヾー・", "ゝゞー・"),
+            ("山田ABC", "山田ABC"), ("", ""),
+        ];
+        for (kata, hira) in table {
             assert_eq!(kata_to_hira(kata), hira);
             assert_eq!(kata_to_hira(kata).len(), kata.len());
             assert_eq!(hira_to_kata(hira), kata);
@@ -331,28 +444,14 @@ mod tests {
         }
     }
 
-    /// Groups whose members must all share one key.
+    /// Groups whose members must all share one key (kana through `kana_to_romaji_key`, the rest
+    /// through `romaji_key`).
+    #[rustfmt::skip]
     const SAME_KEY: &[&[&str]] = &[
-        &[
-            "Yamada Shoji",
-            "yamada shouji",
-            "YAMADA SYOZI",
-            "やまだしょうじ",
-            "ヤマダショウジ",
-            "ﾔﾏﾀﾞｼｮｳｼﾞ",
-            "Yamada Shōji",
-            "Yamada-Shôji",
-            "yamada syouji",
-            "Ｙａｍａｄａ Ｓｈｏｊｉ",
-        ],
-        &[
-            "Satō Hanako",
-            "sato hanako",
-            "satou hanako",
-            "さとうはなこ",
-            "Satoh Hanako",
-            "SATOO HANAKO",
-        ],
+        &["Yamada Shoji", "yamada shouji", "YAMADA SYOZI", "やまだしょうじ", "ヤマダショウジ",
+          "ﾔﾏﾀﾞｼｮｳｼﾞ", "Yamada Shōji", "Yamada-Shôji", "yamada syouji", "Ｙａｍａｄａ Ｓｈｏｊｉ",
+          "ヤマダ ショウジ", "yamadashoji"],
+        &["Satō Hanako", "sato hanako", "satou hanako", "さとうはなこ", "Satoh Hanako", "SATOO HANAKO"],
         &["Itō", "Itoh", "Ito", "いとう", "ITOU"],
         &["Ōno", "Ohno", "Oono", "おおの", "Ono"],
         &["shimbun", "shinbun", "しんぶん"],
@@ -360,13 +459,7 @@ mod tests {
         &["Tsutsumi", "tutumi", "つつみ"],
         &["Fujita", "Huzita", "ふじた", "Hujita"],
         &["Chiba", "Tiba", "ちば"],
-        &[
-            "Jun'ichirō",
-            "Zyun'itiro",
-            "junichirou",
-            "じゅんいちろう",
-            "jyunichirou",
-        ],
+        &["Jun'ichirō", "Zyun'itiro", "junichirou", "じゅんいちろう", "jyunichirou"],
         &["Kyōto", "Kyouto", "kyoto", "きょうと", "Kyoto"],
         &["Shinjuku", "Sinzyuku", "しんじゅく"],
         &["ramen", "Rāmen", "raamen", "ラーメン"],
@@ -378,24 +471,23 @@ mod tests {
         &["shatchou", "syattyo", "しゃっちょう"],
         &["wi", "ウィ"],
         &["Hanako", "ハナコ", "hanako"],
+        &["Sanma", "Samma", "さんま"],
+        &["Nippon", "にっぽん", "NIPPON", "ニッポン"],
     ];
 
     #[test]
     fn keys_meet_across_spellings() {
+        let key = |s: &str| {
+            let kana = s
+                .chars()
+                .any(|c| is_kana_char(c) || ('\u{FF66}'..='\u{FF9D}').contains(&c));
+            if kana {
+                kana_to_romaji_key(s)
+            } else {
+                romaji_key(s)
+            }
+        };
         for group in SAME_KEY {
-            let key = |s: &str| {
-                if s.is_ascii()
-                    || s.chars().any(|c| {
-                        c.is_ascii_alphabetic()
-                            || ('Ａ'..='ｚ').contains(&c)
-                            || "ōôūûāâ".contains(c)
-                    })
-                {
-                    romaji_key(s)
-                } else {
-                    kana_to_romaji_key(s)
-                }
-            };
             let first = key(group[0]);
             assert!(!first.is_empty(), "{:?}", group[0]);
             for s in *group {
@@ -406,33 +498,29 @@ mod tests {
 
     #[test]
     fn exact_keys() {
-        assert_eq!(romaji_key("Yamada Shoji"), "yamadasyozi");
-        assert_eq!(kana_to_romaji_key("さとうはなこ"), "satohanako");
-        assert_eq!(kana_to_romaji_key("きゃきゅきょ"), "kyakyukyo");
-        assert_eq!(kana_to_romaji_key("ちぇ"), "tye");
-        assert_eq!(kana_to_romaji_key("ヴァイオリン"), "baiorin");
-        assert_eq!(kana_to_romaji_key("を"), "o");
-        assert_eq!(kana_to_romaji_key("あっ"), "a");
-        assert_eq!(kana_to_romaji_key("いすゞ"), "isusu");
-        assert_eq!(kana_to_romaji_key("ABCマート"), "abkmato");
-        assert_eq!(kana_to_romaji_key("山田"), "");
-        assert_eq!(romaji_key(""), "");
-        assert_eq!(kana_to_romaji_key(""), "");
-        assert_eq!(romaji_key("090-1234"), "");
+        #[rustfmt::skip]
+        let kana = [
+            ("さとうはなこ", "satohanako"), ("きゃきゅきょ", "kyakyukyo"), ("ちぇ", "tye"),
+            ("ヴァイオリン", "baiorin"), ("を", "o"), ("あっ", "a"), ("いすゞ", "isusu"),
+            ("ABCマート", "abkmato"), ("山田", ""), ("", ""), ("フュージョン", "hyuzyon"),
+        ];
+        for (input, want) in kana {
+            assert_eq!(kana_to_romaji_key(input), want, "{input:?}");
+        }
+        for (input, want) in [("Yamada Shoji", "yamadasyozi"), ("", ""), ("090-1234", "")] {
+            assert_eq!(romaji_key(input), want, "{input:?}");
+        }
     }
 
     #[test]
     fn different_names_differ() {
-        for (a, b) in [
-            ("やまだ", "やまな"),
-            ("さとう", "さいとう"),
-            ("たなか", "なかた"),
-            ("しょうじ", "しょうこ"),
-            ("はなこ", "はなえ"),
-            ("ようこ", "ゆうこ"),
-            ("きょう", "きよ"),
-            ("かとう", "かど"),
-        ] {
+        #[rustfmt::skip]
+        let pairs = [
+            ("やまだ", "やまな"), ("さとう", "さいとう"), ("たなか", "なかた"), ("しょうじ", "しょうこ"),
+            ("はなこ", "はなえ"), ("ようこ", "ゆうこ"), ("きょう", "きよ"), ("かとう", "かど"),
+            ("はっとり", "はとり"), ("しんぶん", "しぶん"),
+        ];
+        for (a, b) in pairs {
             assert_ne!(kana_to_romaji_key(a), kana_to_romaji_key(b), "{a} vs {b}");
         }
         assert_ne!(romaji_key("Yamada"), romaji_key("Yamana"));
@@ -441,32 +529,33 @@ mod tests {
 
     #[test]
     fn odd_input_does_not_panic() {
-        for s in [
-            "ゃ",
-            "ぁ",
-            "っ",
-            "ー",
-            "ゝ",
-            "ぃゃ",
-            "っっか",
-            "ﾞ",
-            "\u{301}",
-            "ん'",
-            "oh",
-            "h",
-            "ts",
-            "ch",
-            "sh",
-            "cch",
-            "j",
-            "dz",
-            "👨\u{200D}👩",
-            "ゐゑゎ",
-        ] {
-            let _ = kana_to_romaji_key(s);
-            let _ = romaji_key(s);
+        #[rustfmt::skip]
+        let odd = [
+            "ゃ", "ぁ", "っ", "ー", "ゝ", "ぃゃ", "っっか", "ﾞ", "\u{301}", "ん'", "oh", "h", "ts",
+            "ch", "sh", "cch", "j", "dz", "👨\u{200D}👩", "ゐゑゎ", "ｶﾞ", "ㇰ",
+        ];
+        for s in odd {
+            let _ = (kana_to_romaji_key(s), romaji_key(s));
         }
         let long = "しょうじ".repeat(50_000);
         assert_eq!(kana_to_romaji_key(&long), "syozi".repeat(50_000));
+    }
+
+    #[test]
+    fn kanji_numerals_table() {
+        #[rustfmt::skip]
+        let table = [
+            ("一", "1"), ("十", "10"), ("二十三", "23"), ("百五", "105"), ("〇", "0"), ("零", "0"),
+            ("千", "1000"), ("二千二十三", "2023"), ("二〇二三", "2023"), ("〇九〇", "090"),
+            ("三十万", "300000"), ("一億二千万", "120000000"), ("3万5千", "35000"), ("壱弐参", "123"),
+            ("日吉三丁目二番一号", "日吉3丁目2番1号"), ("横浜市港北区日吉3-2-1", "横浜市港北区日吉3-2-1"),
+            ("第二十一回", "第21回"), ("", ""), ("abc", "abc"), ("万", "10000"),
+        ];
+        for (input, want) in table {
+            assert_eq!(kanji_numerals_to_digits(input), want, "input {input:?}");
+        }
+        assert_eq!(kanji_numerals_to_digits(&"九".repeat(200)), "9".repeat(200));
+        let huge = "九".repeat(50) + "万";
+        assert_eq!(kanji_numerals_to_digits(&huge), huge);
     }
 }
