@@ -9,5 +9,17 @@ pub mod config;
 pub mod text;
 /// Matching targets, personal data, risk lexicon and severity: posts in, analyses out.
 pub mod analyze;
+/// The data that flows between stages: `Post`.
+pub mod model;
+/// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.
+pub mod fetch;
+/// Sources: one file per site kind behind the `Source` trait.
+pub mod sources;
+/// SQLite state: cursors, seen posts, hits, alert outbox, triage.
+pub mod store;
+/// The watch loop: scheduling, polling, analysis and exactly-once commits.
+pub mod watch;
+/// The simulated web used by `demo` and the tests.
+pub mod simweb;
 /// Benchmarks that compare mimamori with a peer measured in the same run.
 pub mod bench;

@@ -3,4 +3,8 @@
 mod support;
 
 mod analyze_fixtures;
+mod boards;
 mod cli;
+mod crawl;
+mod fetch;
+mod sites;

@@ -96,21 +96,22 @@ pub fn mecab(corpus: &Path, min_total: Duration, max_runs: usize) -> PeerRun {
         Ok(info) => info,
         Err(e) => return spawn_failure("mecab", INSTALL, &e),
     };
-    if info.code != Some(0) {
-        return PeerRun::Skipped(format!(
-            "mecab: no usable dictionary ({}) (apt-get install mecab-ipadic-utf8)",
-            first_line(&info.stderr)
-        ));
-    }
-    let charset = info
+    // `mecab -D` prints the dictionary's header and exits 1 even when all is well.
+    let Some(charset) = info
         .stdout
         .lines()
         .find_map(|l| l.strip_prefix("charset:"))
-        .map(|c| c.trim().to_ascii_lowercase());
-    if let Some(charset) = charset
-        && charset != "utf-8"
-        && charset != "utf8"
-    {
+        .map(|c| c.trim().to_ascii_lowercase())
+    else {
+        let why = match first_line(&info.stderr) {
+            "" => "`mecab -D` shows no charset",
+            why => why,
+        };
+        return PeerRun::Skipped(format!(
+            "mecab: no usable dictionary: {why} (apt-get install mecab-ipadic-utf8)"
+        ));
+    };
+    if charset != "utf-8" && charset != "utf8" {
         return PeerRun::Skipped(format!(
             "mecab: the default dictionary is {charset}, not UTF-8 (apt-get install mecab-ipadic-utf8)"
         ));

@@ -1,0 +1,58 @@
+//! The data that flows between pipeline stages: a [`Post`] as parsed from a source.
+//! (`Analysis`, the analyzer's verdict on a post, lives in `analyze`.)
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Japan Standard Time (UTC+9, no daylight saving): boards write their times in it.
+pub fn jst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+}
+
+/// One post as parsed from a source (design.md §1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// Stable key: source kind + site + thread + number, or the site's own id
+    /// (`5ch:egg.5ch.net/software/1700000000/12`). Unique across all sources.
+    pub key: String,
+    /// Source kind (`5ch`, `shitaraba`, `html`, `rss`, `suggest`, `bluesky`, `mastodon`).
+    pub source_kind: String,
+    /// Id of the configured source that produced it (see `sources::source_id`).
+    pub source_id: String,
+    /// The URL that was fetched to get it (dat, feed, API call, page).
+    pub source_url: String,
+    /// Canonical URL of the post for a human (read.cgi/…/12, permalink).
+    pub url: String,
+    /// Thread, page or feed title.
+    pub thread_title: Option<String>,
+    /// Post number in its thread, where the site numbers posts.
+    pub number: Option<u64>,
+    /// Poster name as shown (名無しさん…).
+    pub author_name: Option<String>,
+    /// Poster ID, trip or handle (`ID:AbCd1234`, `◆trip`, `@user`).
+    pub author_id: Option<String>,
+    /// Posted-at exactly as written on the page.
+    pub posted_at_raw: Option<String>,
+    /// Posted-at parsed, in JST.
+    pub posted_at: Option<DateTime<FixedOffset>>,
+    /// Body as plain text (HTML removed, `<br>` as newlines, entities decoded).
+    pub body: String,
+    /// Body HTML as served, when the source has one.
+    pub body_html: Option<String>,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl Post {
+    /// The analyzer's input for this post.
+    pub fn to_input(&self) -> crate::analyze::PostInput {
+        crate::analyze::PostInput {
+            id: self.key.clone(),
+            text: self.body.clone(),
+            title: self.thread_title.clone(),
+            url: Some(self.url.clone()),
+            source: Some(self.source_kind.clone()),
+            posted_at: self.posted_at.map(|t| t.to_rfc3339()).or_else(|| self.posted_at_raw.clone()),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The watch loop (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Integration tests: boards (being written).
