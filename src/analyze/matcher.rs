@@ -263,12 +263,14 @@ impl Matcher {
             if pattern.ascii && !ascii_bounded(&view, &range) {
                 continue;
             }
+            let original = norm.original_range(range.clone());
+            let edges = Edges::of(text, &original);
             if !pattern.ascii
-                && (crosses_kanji_word(tokens, &range) || extends_compound(tokens, &range))
+                && (crosses_kanji_word(tokens, &range, edges)
+                    || (!edges.start && extends_compound(tokens, &range)))
             {
                 continue;
             }
-            let original = norm.original_range(range.clone());
             // 山 田 商 事: the spaces were removed by normalization, but the writer spaced it out.
             let spaced = !pattern.ascii
                 && text
@@ -310,9 +312,10 @@ impl Matcher {
                 {
                     continue;
                 }
+                let edges = Edges::of(text, &original);
                 if !pattern.ascii
-                    && (crosses_kanji_word(tokens, &norm_range)
-                        || extends_compound(tokens, &norm_range))
+                    && (crosses_kanji_word(tokens, &norm_range, edges)
+                        || (!edges.start && extends_compound(tokens, &norm_range)))
                 {
                     continue;
                 }
@@ -502,12 +505,33 @@ fn ascii_bounded(text: &str, range: &Range<usize>) -> bool {
 
 /// True if a token containing kanji straddles the start or the end of `range`: the tokens
 /// say the characters belong to a different word.
-fn crosses_kanji_word(tokens: &[Token], range: &Range<usize>) -> bool {
+fn crosses_kanji_word(tokens: &[Token], range: &Range<usize>, edges: Edges) -> bool {
     tokens.iter().any(|t| {
-        let straddles = (t.start < range.start && range.start < t.end)
-            || (t.start < range.end && range.end < t.end);
+        let straddles = (!edges.start && t.start < range.start && range.start < t.end)
+            || (!edges.end && t.start < range.end && range.end < t.end);
         straddles && t.surface.chars().any(is_kanji)
     })
+}
+
+/// Which ends of a match the original text already proves to be word boundaries: a space or
+/// line break there (`草 田中美咲`) that normalization removed between Japanese characters.
+#[derive(Debug, Clone, Copy, Default)]
+struct Edges {
+    start: bool,
+    end: bool,
+}
+
+impl Edges {
+    fn of(text: &str, original: &Range<usize>) -> Edges {
+        let before = text
+            .get(..original.start)
+            .and_then(|s| s.chars().next_back());
+        let after = text.get(original.end..).and_then(|s| s.chars().next());
+        Edges {
+            start: before.is_none_or(char::is_whitespace),
+            end: after.is_none_or(char::is_whitespace),
+        }
+    }
 }
 
 /// Byte ranges of runs of ASCII letters, digits, spaces and word punctuation.
@@ -628,6 +652,8 @@ names = ["伊藤翼"]
             ("yamada shouji sucks", "yamada shouji", MatchHow::Romaji),
             ("YAMADASHOJI", "YAMADASHOJI", MatchHow::Romaji),
             ("伊藤翼さん", "伊藤翼", MatchHow::Name),
+            ("大草原 山田商事の", "山田商事", MatchHow::Name),
+            ("草\n山田商事は", "山田商事", MatchHow::Name),
         ];
         for (text, want, how) in cases {
             let found = mentions(text);

@@ -507,7 +507,10 @@ impl Lexicon {
 /// The byte range of the sentence holding byte `at` (split on 。!?\n and their variants).
 pub fn sentence_of(text: &str, at: usize) -> Range<usize> {
     let is_end = |c: char| matches!(c, '。' | '!' | '?' | '\n' | '｡');
-    let at = at.min(text.len());
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     let start = text[..at]
         .char_indices()
         .rev()
@@ -591,7 +594,12 @@ mod tests {
 
     #[test]
     fn conjugations_hit_through_base_forms() {
-        for text in ["A社の社長を殺す", "A社の社長を殺したい", "A社の社長を殺してやる", "A社の社長ぶっ殺す"] {
+        for text in [
+            "A社の社長を殺す",
+            "A社の社長を殺したい",
+            "A社の社長を殺してやる",
+            "A社の社長ぶっ殺す",
+        ] {
             assert_eq!(categories(text, "A社"), vec![Category::Threat], "{text}");
         }
     }
@@ -620,6 +628,13 @@ mod tests {
     #[test]
     fn sentences_split_on_japanese_punctuation() {
         let t = "一文目。二文目!三文目";
+        for at in 0..=t.len() {
+            let s = sentence_of(t, at);
+            assert!(
+                t.is_char_boundary(s.start) && t.is_char_boundary(s.end),
+                "offset {at}"
+            );
+        }
         assert_eq!(&t[sentence_of(t, 0)], "一文目。");
         assert_eq!(&t[sentence_of(t, "一文目。".len())], "二文目!");
         assert_eq!(sentences_between(t, 0, t.len()), 2);

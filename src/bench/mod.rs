@@ -258,22 +258,18 @@ pub fn run_analyze(
         names_path.display()
     )?;
 
-    // The generator's view, kept beside the inputs the analyzer sees.
-    let expected: Vec<Option<&str>> = corpus
-        .posts
-        .iter()
-        .map(|p| p.target.map(|t| watchlist.targets[t].id.as_str()))
-        .collect();
-    let inputs: Vec<PostInput> = corpus
-        .posts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PostInput {
+    // The generator's view, kept beside the inputs the analyzer sees (the texts move over).
+    let corpus_bytes = corpus.bytes;
+    let mut expected: Vec<Option<&str>> = Vec::with_capacity(corpus.posts.len());
+    let mut inputs: Vec<PostInput> = Vec::with_capacity(corpus.posts.len());
+    for (i, p) in corpus.posts.into_iter().enumerate() {
+        expected.push(p.target.map(|t| watchlist.targets[t].id.as_str()));
+        inputs.push(PostInput {
             id: (i + 1).to_string(),
-            text: p.text.clone(),
+            text: p.text,
             ..Default::default()
-        })
-        .collect();
+        });
+    }
     let post_bytes = |p: &PostInput| p.text.len() as u64 + 1;
     let all_bytes: u64 = inputs.iter().map(post_bytes).sum();
     let no_hit: Vec<&PostInput> = inputs
@@ -287,7 +283,7 @@ pub fn run_analyze(
     tokenize::warm_up().map_err(|source| BenchError::Tokenize { post: 0, source })?;
     let analyzer = Analyzer::new(&watchlist)?;
     for p in inputs.iter().take(200) {
-        analyzer.analyze(p);
+        std::hint::black_box(analyzer.analyze(p));
     }
 
     say!(out, "(a)  mimamori analyze, every post …")?;
@@ -341,7 +337,7 @@ pub fn run_analyze(
         PeerRun::Ran { times, .. } => {
             let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;
             Some(Throughput::new(
-                corpus.bytes,
+                corpus_bytes,
                 inputs.len() as u64,
                 times.len(),
                 mean,
@@ -366,7 +362,7 @@ pub fn run_analyze(
                 let lines = output.parse().unwrap_or(0);
                 (
                     Some(Throughput::new(
-                        corpus.bytes,
+                        corpus_bytes,
                         inputs.len() as u64,
                         times.len(),
                         fastest,
@@ -391,7 +387,7 @@ pub fn run_analyze(
     let report = AnalyzeBenchReport {
         seed: opts.seed,
         corpus_path,
-        corpus_bytes: corpus.bytes,
+        corpus_bytes,
         posts: inputs.len() as u64,
         target_posts,
         risky_posts,
