@@ -216,7 +216,7 @@ fn the_shipped_watchlists_load() {
 #[test]
 fn demo_finds_hits_without_network() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = mimamori(dir.path(), &["demo"], b"");
+    let out = mimamori(dir.path(), &["demo", "--duration", "15s"], b"");
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -77,6 +77,7 @@ struct Pattern {
 #[derive(Debug, Clone)]
 pub struct Matcher {
     prefilter: Prefilter,
+    texts: Vec<String>,
     patterns: Vec<Pattern>,
     excludes: Vec<(usize, String)>,
     romaji: Vec<(usize, String)>,
@@ -226,6 +227,7 @@ impl Matcher {
         }
         Ok(Matcher {
             prefilter: Prefilter::new(&set.texts)?,
+            texts: set.texts,
             patterns: set.patterns,
             excludes,
             romaji,
@@ -359,29 +361,65 @@ impl Matcher {
             return out;
         }
         for run in ascii_runs(&norm.text) {
-            let words: Vec<(usize, &str)> = word_spans(&norm.text[run.clone()])
-                .map(|(s, w)| (run.start + s, w))
-                .collect();
-            for i in 0..words.len() {
-                let mut joined = String::new();
-                for j in i..words.len().min(i + 4) {
-                    joined.push_str(words[j].1);
-                    let key = reading::romaji_key(&joined);
-                    for (ti, tkey) in &self.romaji {
-                        if key == *tkey {
-                            let range = words[i].0..words[j].0 + words[j].1.len();
-                            out.push(Mention {
-                                target: *ti,
-                                how: MatchHow::Romaji,
-                                original: norm.original_range(range.clone()),
-                                norm: range,
-                            });
-                        }
+            for (target, range) in self.romaji_in(&norm.text[run.clone()]) {
+                let range = run.start + range.start..run.start + range.end;
+                out.push(Mention {
+                    target,
+                    how: MatchHow::Romaji,
+                    original: norm.original_range(range.clone()),
+                    norm: range,
+                });
+            }
+        }
+        out
+    }
+
+    /// Romanized names in one ASCII run: windows of up to four words whose loose romaji key
+    /// equals a target's. Ranges are relative to `run`.
+    pub(crate) fn romaji_in(&self, run: &str) -> Vec<(usize, Range<usize>)> {
+        let mut out = Vec::new();
+        let words: Vec<(usize, &str)> = word_spans(run).collect();
+        let mut joined = String::new();
+        for i in 0..words.len() {
+            joined.clear();
+            for j in i..words.len().min(i + 4) {
+                joined.push_str(words[j].1);
+                let key = reading::romaji_key(&joined);
+                for (ti, tkey) in &self.romaji {
+                    if key == *tkey {
+                        out.push((*ti, words[i].0..words[j].0 + words[j].1.len()));
                     }
                 }
             }
         }
         out
+    }
+
+    /// True if the matcher has romanized keys to look for.
+    pub(crate) fn has_romaji(&self) -> bool {
+        !self.romaji.is_empty()
+    }
+
+    /// The folded pattern texts the gate must let through, with whether each may be matched
+    /// with one masked character (masked variants themselves are left out).
+    pub(crate) fn gate_patterns(&self) -> Vec<(&str, bool)> {
+        self.texts
+            .iter()
+            .zip(&self.patterns)
+            .filter(|(_, p)| p.how != MatchHow::Masked)
+            .map(|(t, p)| {
+                let maskable = matches!(p.how, MatchHow::Name | MatchHow::Alias)
+                    && !p.ascii
+                    && t.chars().count() >= MASK_MIN_CHARS;
+                (t.as_str(), maskable)
+            })
+            .collect()
+    }
+
+    /// The folded `exclude` phrases are never needed by the gate; ASCII runs shorter than this
+    /// many letters cannot hold a romanized name.
+    pub(crate) fn romaji_min_letters() -> usize {
+        ROMAJI_MIN_LEN
     }
 }
 

@@ -8,6 +8,7 @@
 //! against each mentioned target. Everything here is a pure function of the post and the
 //! watchlist: no I/O, no `.await`.
 
+pub mod gate;
 pub mod matcher;
 pub mod pii;
 pub mod risk;
@@ -152,6 +153,7 @@ pub struct Analyzer {
     matcher: Matcher,
     lexicon: Lexicon,
     watched: Vec<(usize, PersonalValue)>,
+    gate: gate::Gate,
 }
 
 /// Separator between title and body in the analyzed text: a sentence end.
@@ -163,6 +165,8 @@ impl Analyzer {
         tokenize::warm_up()?;
         let matcher = Matcher::new(&watchlist.targets)?;
         let lexicon = Lexicon::embedded()?;
+        let all_watched: Vec<PersonalValue> = watchlist.targets.iter().flat_map(|t| t.personal.iter().cloned()).collect();
+        let gate = gate::Gate::new(&matcher, &all_watched);
         let watched = watchlist
             .targets
             .iter()
@@ -174,11 +178,33 @@ impl Analyzer {
             matcher,
             lexicon,
             watched,
+            gate,
         })
     }
 
-    /// Analyzes one post.
+    /// Analyzes one post. Most posts are dismissed by the [`gate::Gate`], a single pass over
+    /// the raw text, and the rest go through the full pipeline.
     pub fn analyze(&self, post: &PostInput) -> Analysis {
+        let gated = match post.title.as_deref() {
+            Some(t) => self.gate.pass(&self.matcher, t) || self.gate.pass(&self.matcher, &post.text) || self.gate.pass(&self.matcher, &format!("{t}{TITLE_SEP}{}", post.text)),
+            None => self.gate.pass(&self.matcher, &post.text),
+        };
+        if !gated {
+            return Analysis {
+                id: post.id.clone(),
+                ..Default::default()
+            };
+        }
+        self.analyze_ungated(post)
+    }
+
+    /// Why the gate lets `text` through (`None`: it does not), for tuning the gate.
+    pub fn gate_reason(&self, text: &str) -> Option<String> {
+        self.gate.reason(&self.matcher, text)
+    }
+
+    /// The full pipeline without the gate (the gate's tests compare the two).
+    pub fn analyze_ungated(&self, post: &PostInput) -> Analysis {
         let mut out = Analysis {
             id: post.id.clone(),
             ..Default::default()
@@ -374,5 +400,59 @@ impl Analyzer {
         out.matches
             .sort_by_key(|m| (m.field == Field::Text, m.start));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::corpus::Generator;
+
+    const WATCHLIST: &str = include_str!("../../watchlists/example.toml");
+    const FIXTURE_WATCHLIST: &str = include_str!("../../tests/fixtures/analyze/watchlist.toml");
+    const FIXTURE_POSTS: &str = include_str!("../../tests/fixtures/analyze/posts.jsonl");
+
+    fn same_verdict(analyzer: &Analyzer, post: &PostInput) {
+        let fast = analyzer.analyze(post);
+        let slow = analyzer.analyze_ungated(post);
+        assert_eq!(fast.targets, slow.targets, "gate changed targets of {:?}", post.text);
+        assert_eq!(fast.flagged, slow.flagged, "gate changed the flag of {:?}", post.text);
+    }
+
+    /// The gate is a necessary condition: it never hides what the full pipeline finds.
+    #[test]
+    fn gate_never_changes_a_verdict() {
+        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml")).expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        let mut generator = Generator::new(11, &wl).expect("generator");
+        for i in 0..3000 {
+            let g = generator.post();
+            same_verdict(&analyzer, &PostInput { id: i.to_string(), text: g.text, ..Default::default() });
+        }
+        let tricky = [
+            "ｻｸﾗ食品の店員ｷﾓい",
+            "さ く ら 食 品",
+            "さ.く.ら.食.品",
+            "さ〇ら食品は詐欺",
+            "⼩林クリニック",
+            "ＳＡＫＵＲＡ　ＦＯＯＤＳ　is a scam",
+            "sakura\u{200B}foods scam",
+            "田中美咲の電話 ０８０ー３１４１ー５９２６",
+            "misaki.tanaka(at)example.jp",
+            "世田谷区三軒茶屋二丁目11番5号",
+            "たなかみさき ブス",
+            "タナカミサキの家",
+        ];
+        for t in tricky {
+            let post = PostInput { id: "t".into(), text: t.into(), ..Default::default() };
+            assert!(!analyzer.analyze_ungated(&post).targets.is_empty(), "slow path should find a target in {t}");
+            same_verdict(&analyzer, &post);
+        }
+        let fwl = crate::config::parse_str(FIXTURE_WATCHLIST, std::path::Path::new("fixtures.toml")).expect("fixture watchlist");
+        let fanalyzer = Analyzer::new(&fwl).expect("analyzer");
+        for line in FIXTURE_POSTS.lines().filter(|l| !l.trim().is_empty()) {
+            let post: PostInput = serde_json::from_str(line).expect("fixture line");
+            same_verdict(&fanalyzer, &post);
+        }
     }
 }

@@ -1,86 +1,317 @@
-//! `mimamori demo`: runs the analysis pipeline over bundled sample posts with
-//! `watchlists/example.toml` and prints each hit. (Once the crawler lands it will start the
-//! simulated web and watch it instead.) Needs no network and no files outside the binary.
+//! `mimamori demo [--duration 60s]`: the whole pipeline on a simulated web, with no internet.
+//!
+//! Starts every simulated site on 127.0.0.1 (boards, review site, feed, suggest API, SNS
+//! search), watches them with `watchlists/example.toml`'s targets (embedded, so it runs from
+//! any directory) polling every 2 s, and keeps posts arriving: generated chatter every second
+//! plus scripted hits — defamation, insults, threats and leaked personal data about the
+//! example targets, from `data/demo/posts.jsonl`. Each new hit is printed as it is found; at
+//! the end (Ctrl-C or `--duration`) it says where the state is and what to run next.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::mpsc;
 
 use super::Outcome;
-use mimamori::analyze::{Analyzer, MatchDetail, PostInput};
-use mimamori::config;
+use mimamori::config::{self, SourceConfig};
+use mimamori::model::{Post, jst};
+use mimamori::simweb::bluesky::SimBluesky;
+use mimamori::simweb::fivech::SimFiveCh;
+use mimamori::simweb::mastodon::SimMastodon;
+use mimamori::simweb::review::SimReview;
+use mimamori::simweb::rss::SimRss;
+use mimamori::simweb::shitaraba::SimShitaraba;
+use mimamori::simweb::suggest::SimSuggest;
+use mimamori::simweb::{SimConfig, SimSite, SimWeb};
+use mimamori::sources::bluesky::BlueskySource;
+use mimamori::sources::web::EnvLookup;
+use mimamori::sources::{self, Source, SourceError};
+use mimamori::store::{Hit, STATE_FILE, Store};
+use mimamori::watch::progress::Progress;
+use mimamori::watch::{WatchEvent, Watcher};
 
 /// Arguments of `demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print every post, not only the flagged ones.
-    #[arg(long)]
-    all: bool,
+    /// Stop after this long (`60s`, `2m`); default: until Ctrl-C.
+    #[arg(long, value_parser = config::parse_duration)]
+    duration: Option<Duration>,
+    /// Seed of the simulated web's script (same seed, same posts).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 const EXAMPLE: &str = include_str!("../../watchlists/example.toml");
 const POSTS: &str = include_str!("../../data/demo/posts.jsonl");
 
-pub fn run(args: &Args) -> anyhow::Result<Outcome> {
-    let watchlist = config::parse_str(EXAMPLE, std::path::Path::new("watchlists/example.toml"))?;
-    let analyzer = Analyzer::new(&watchlist).context("cannot build the analyzer")?;
-    println!(
-        "mimamori demo: {} targets from watchlists/example.toml, {} sample posts (5ch, したらば, reviews, SNS, RSS)\n",
-        watchlist.targets.len(),
-        POSTS.lines().count()
+/// How often the demo polls each source.
+const EVERY: &str = "2s";
+/// Generated chatter: this many posts per second.
+const CHATTER_PER_SEC: usize = 2;
+
+/// Every simulated site there is.
+fn sites(example: &config::Watchlist) -> Vec<Arc<dyn SimSite>> {
+    vec![
+        Arc::new(SimFiveCh::new("software")),
+        Arc::new(SimShitaraba::new("game", "1234")),
+        Arc::new(SimReview::new(20)),
+        Arc::new(SimRss::new(20)),
+        Arc::new(SimSuggest::new(example)),
+        Arc::new(SimMastodon::new(example)),
+        Arc::new(SimBluesky::new(BSKY_ID, BSKY_PASSWORD)),
+    ]
+}
+
+/// Credentials of the simulated Bluesky (handed to the source directly, not via the
+/// environment).
+const BSKY_ID: &str = "demo.bsky.social";
+const BSKY_PASSWORD: &str = "demo-app-password";
+const BSKY_ID_ENV: &str = "MIMAMORI_DEMO_BSKY_ID";
+const BSKY_PASSWORD_ENV: &str = "MIMAMORI_DEMO_BSKY_PASSWORD";
+
+/// `[[source]]` tables for the running sites, with what each kind needs beyond its URL.
+fn sources_toml(web: &SimWeb) -> String {
+    let mut out = String::new();
+    for s in &web.sites {
+        out.push_str(&format!(
+            "[[source]]\nkind = \"{}\"\nurl = \"{}\"\nevery = \"{EVERY}\"\n",
+            s.kind, s.url
+        ));
+        match s.kind {
+            "html" => out.push_str("preset = \"tabelog\"\n"),
+            "bluesky" => out.push_str(&format!(
+                "identifier_env = \"{BSKY_ID_ENV}\"\npassword_env = \"{BSKY_PASSWORD_ENV}\"\n"
+            )),
+            _ => {}
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Builds a source; the simulated Bluesky gets the demo credentials.
+fn build_source(cfg: &SourceConfig) -> Result<Box<dyn Source>, SourceError> {
+    if cfg.kind == "bluesky" {
+        let env: EnvLookup = Arc::new(|name| match name {
+            BSKY_ID_ENV => Some(BSKY_ID.to_string()),
+            BSKY_PASSWORD_ENV => Some(BSKY_PASSWORD.to_string()),
+            _ => None,
+        });
+        return Ok(Box::new(BlueskySource::with_env(cfg, env)?));
+    }
+    sources::build(cfg)
+}
+
+#[derive(serde::Deserialize)]
+struct DemoPost {
+    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+pub fn run(args: &Args, data: Option<&Path>) -> anyhow::Result<Outcome> {
+    let dir = match data {
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("mimamori-demo-{}", std::process::id())),
+    };
+    let scripted: Vec<DemoPost> = POSTS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("bundled data/demo/posts.jsonl is not valid JSON Lines")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(demo(args, &dir, scripted))
+}
+
+async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Result<Outcome> {
+    let example_path = Path::new("watchlists/example.toml");
+    let example = config::parse_str(EXAMPLE, example_path)?;
+    let sites = sites(&example);
+    anyhow::ensure!(
+        !sites.is_empty(),
+        "no simulated site is built into this mimamori"
     );
-    let (mut flagged, mut total) = (0, 0);
-    for line in POSTS.lines().filter(|l| !l.trim().is_empty()) {
-        let post: PostInput =
-            serde_json::from_str(line).context("bundled demo post is not valid JSON")?;
-        total += 1;
-        let a = analyzer.analyze(&post);
-        if !a.flagged && !args.all {
-            continue;
-        }
-        if a.flagged {
-            flagged += 1;
-        }
-        let cats: Vec<&str> = a.categories.iter().map(|c| c.as_str()).collect();
-        let pii: Vec<&str> = a.pii.iter().map(|k| k.as_str()).collect();
-        println!(
-            "{} [{}] severity {:>3}  {}  targets: {}{}",
-            if a.flagged { "HIT " } else { "    " },
-            post.source.as_deref().unwrap_or("-"),
-            a.severity,
-            post.id,
-            a.targets.join(","),
-            if cats.is_empty() {
-                String::new()
-            } else {
-                format!("  categories: {}", cats.join(","))
-            },
-        );
-        if !pii.is_empty() {
-            println!("      personal data: {}", pii.join(","));
-        }
-        for m in &a.matches {
-            let what = match &m.detail {
-                MatchDetail::Target { how } => format!(
-                    "mention ({})",
-                    serde_json::to_string(how)
-                        .unwrap_or_default()
-                        .trim_matches('"')
-                ),
-                MatchDetail::Risk {
-                    category,
-                    term,
-                    score,
-                } => format!("{} term {term:?} score {score}", category.as_str()),
-                MatchDetail::Pii { pii, watched } => format!(
-                    "{}{}",
-                    pii.as_str(),
-                    if *watched { " (watched value)" } else { "" }
-                ),
-            };
-            println!("      {what}: 「{}」", m.text);
-        }
+    let sim = SimConfig {
+        seed: args.seed,
+        ..SimConfig::default()
+    };
+    let web = Arc::new(
+        SimWeb::start(sim, &example, sites)
+            .await
+            .context("cannot start the simulated web")?,
+    );
+    let text = format!(
+        "{EXAMPLE}\n[fetch]\nmin_delay = \"0s\"\n\n{}",
+        sources_toml(&web)
+    );
+    let watchlist = config::parse_str(&text, example_path).context("demo watchlist")?;
+    let store = Arc::new(Store::open(dir)?);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watcher = tokio::task::spawn_blocking(move || {
+        Watcher::from_watchlist_with(&watchlist, store, &build_source)
+    })
+    .await
+    .context("cannot build the watcher")??
+    .with_events(tx);
+    let watcher = Arc::new(watcher);
+
+    println!(
+        "mimamori demo: {} targets from watchlists/example.toml; simulated web on 127.0.0.1:",
+        example.targets.len()
+    );
+    for s in &web.sites {
+        println!("  {:<10} {:<10} {}", s.name, s.kind, s.url);
     }
     println!(
-        "\n{flagged} of {total} posts flagged. Try: mimamori analyze --watchlist watchlists/example.toml data/demo/posts.jsonl"
+        "Polling every {EVERY}; posts arrive every second. State: {}\n{}\n",
+        dir.join(STATE_FILE).display(),
+        match args.duration {
+            Some(d) => format!("Running for {} s (Ctrl-C stops earlier).", d.as_secs()),
+            None => "Press Ctrl-C to stop.".to_string(),
+        }
+    );
+
+    let chatter = web.run_script(Duration::from_secs(1), CHATTER_PER_SEC);
+    let script = tokio::spawn(post_scripted_hits(Arc::clone(&web), scripted));
+    let progress = Arc::new(Progress::start(
+        Arc::clone(&watcher),
+        Duration::from_secs(10),
+    ));
+    let printer = tokio::spawn(print_hits(rx, Arc::clone(&progress)));
+    let duration = args.duration;
+    let stop = async move {
+        match duration {
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                () = super::watch::shutdown_signal() => {}
+            },
+            None => super::watch::shutdown_signal().await,
+        }
+    };
+    let summary = watcher.run(stop).await;
+    chatter.abort();
+    script.abort();
+    // The progress task holds the watcher, and the watcher the event sender: stop it so the
+    // printer sees the channel close.
+    progress.stop();
+    drop(watcher);
+    let _ = printer.await;
+    if let Ok(p) = Arc::try_unwrap(progress) {
+        p.finish();
+    }
+
+    let t = &summary.totals;
+    println!(
+        "\n{} polls, {} requests, {} new posts analyzed, {} hits recorded.",
+        t.polls, t.requests, t.new_posts, t.hits
+    );
+    for (source, error) in &summary.failing {
+        eprintln!("mimamori: source failed: {source}: {error}");
+    }
+    let data = shell_path(dir);
+    println!("Next:");
+    println!(
+        "  mimamori hits --data {data}            # the hits, newest first (--json for scripts)"
+    );
+    println!("  mimamori hits --data {data} --new --target tanaka_misaki");
+    println!(
+        "  mimamori watch --config watchlists/example.toml   # watch real sources: add [[source]]s first"
     );
     Ok(Outcome::Ok)
+}
+
+/// Posts the scripted texts, two a second, each to the site of its kind when there is one
+/// (else the next site in turn), in a thread whose title fits it (the さくら食品 thread for
+/// posts that rely on their thread title, a chat thread otherwise); then one every five
+/// seconds, round and round.
+async fn post_scripted_hits(web: Arc<SimWeb>, scripted: Vec<DemoPost>) {
+    if scripted.is_empty() || web.sites.is_empty() {
+        return;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for round in 0usize.. {
+        for (i, p) in scripted.iter().enumerate() {
+            let n = round * scripted.len() + i;
+            let site = p
+                .source
+                .as_deref()
+                .and_then(|kind| web.sites.iter().find(|s| s.kind == kind))
+                .unwrap_or(&web.sites[n % web.sites.len()]);
+            web.post_to(
+                site.name,
+                thread_for(site.name, p.title.as_deref()),
+                &p.text,
+            );
+            let pause = if round == 0 { 500 } else { 5000 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+}
+
+/// The thread slot of the simulated boards for a post: slot 0 of 5ch is the さくら食品
+/// thread; 5ch slot 1 and したらば slot 0 are chat threads whose titles name no target.
+fn thread_for(site: &str, title: Option<&str>) -> usize {
+    match (site, title) {
+        ("5ch", Some(t)) if t.contains("さくら食品") => 0,
+        ("5ch", _) => 1,
+        _ => 0,
+    }
+}
+
+async fn print_hits(mut rx: mpsc::UnboundedReceiver<WatchEvent>, progress: Arc<Progress>) {
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            WatchEvent::Hit { hit, post } => progress.println(&describe(&hit, &post)),
+            WatchEvent::Failed { source_id, error } => {
+                progress.println_err(&format!("mimamori: {source_id}: {error}"))
+            }
+            WatchEvent::Polled(_) => {}
+        }
+    }
+}
+
+/// A hit as the demo prints it: target, categories, severity, URL, masked personal data, the
+/// matched text. Never the whole post body.
+fn describe(hit: &Hit, post: &Post) -> String {
+    let mut s = format!(
+        "HIT [{}] severity {:>3}  {}  categories: {}\n      {}",
+        post.source_kind,
+        hit.severity,
+        hit.target,
+        hit.categories.join(","),
+        hit.url
+    );
+    if !hit.pii.is_empty() {
+        s.push_str(&format!("\n      personal data: {}", hit.pii.join(",")));
+    }
+    for m in &hit.matches {
+        let what = match m.kind.as_str() {
+            "target" => format!("mention ({})", m.label),
+            // The label is `category:term`; terms may be patterns, so show the category.
+            "risk" => m.label.split(':').next().unwrap_or("risk").to_string(),
+            _ => m.label.clone(),
+        };
+        s.push_str(&format!("\n      {what}: 「{}」", m.text));
+    }
+    let found = Utc::now().with_timezone(&jst()).format("%H:%M:%S");
+    match &post.posted_at_raw {
+        Some(raw) => s.push_str(&format!("\n      posted {raw}, found {found} JST")),
+        None => s.push_str(&format!("\n      found {found} JST")),
+    }
+    s
+}
+
+/// A path as it can be pasted into a shell (quoted when it has spaces).
+fn shell_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.contains(' ') { format!("'{s}'") } else { s }
 }

@@ -4,6 +4,8 @@
 mod analyze;
 mod bench;
 mod demo;
+mod hits;
+mod watch;
 mod watchlist;
 
 use std::path::PathBuf;
@@ -29,7 +31,6 @@ pub enum Outcome {
 struct Cli {
     /// Data directory (search index, state, evidence).
     #[arg(long, global = true, default_value = "index")]
-    #[allow(dead_code)]
     data: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -37,8 +38,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the pipeline on bundled sample posts with watchlists/example.toml and print the hits.
+    /// Watch a simulated web on 127.0.0.1 with watchlists/example.toml and print hits as found.
     Demo(demo::Args),
+    /// Poll every configured source; record and print new hits (until Ctrl-C, or --once).
+    Watch(watch::Args),
+    /// List recorded hits, newest first.
+    Hits(hits::Args),
     /// Analyze JSON Lines posts offline: one JSON result line per input line.
     Analyze(analyze::Args),
     /// Watchlist tools: hash a personal value, check a file.
@@ -52,9 +57,17 @@ enum Command {
 /// Parses the command line, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
     init_tracing();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `demo` uses a fresh temporary directory unless --data is given.
+    let data_given = matches.value_source("data") == Some(clap::parser::ValueSource::CommandLine);
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
+        Command::Demo(args) => demo::run(&args, data_given.then_some(cli.data.as_path())),
+        Command::Watch(args) => watch::run(&args, &cli.data),
+        Command::Hits(args) => hits::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),
         Command::Watchlist(cmd) => watchlist::run(&cmd),
         Command::Bench(cmd) => bench::run(&cmd),

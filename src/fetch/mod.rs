@@ -1,7 +1,30 @@
 //! The one HTTP client every source goes through, so nobody can skip robots.txt or pacing.
 //!
-//! (Skeleton: a plain client with timeouts and a body cap. Robots, per-host pacing,
-//! retries/backoff, the circuit breaker and charset detection are being written.)
+//! A source builds a [`FetchRequest`] (validators, Range, a fallback charset) and gets back a
+//! [`FetchResponse`] with the body read, or a [`FetchError`] naming the URL. In between,
+//! [`Fetcher::fetch`] checks the host's circuit breaker, robots.txt (RFC 9309, cached per
+//! origin), waits its turn on the host (one request at a time, `min_delay` apart), retries
+//! 429/5xx/timeouts with Retry-After or jittered backoff, follows redirects itself (each hop
+//! checked again), and caps the body and the time. The policies are pure and unit-tested in
+//! their own files; `client` only sequences them:
+//!
+//! - `robots` — robots.txt parser and matcher;
+//! - `pacing` — the per-host rate limiter ("wait this long");
+//! - `retry` — retryable statuses, backoff with jitter, Retry-After, the circuit breaker;
+//! - `charset` — charset sniffing and counted, never-failing decoding;
+//! - `client` — the async engine ([`Fetcher`]).
+//!
+//! [`FetchRequest`]: crate::fetch::FetchRequest
+//! [`FetchResponse`]: crate::fetch::FetchResponse
+//! [`FetchError`]: crate::fetch::FetchError
+//! [`Fetcher`]: crate::fetch::Fetcher
+//! [`Fetcher::fetch`]: crate::fetch::Fetcher::fetch
+
+pub mod charset;
+mod client;
+pub mod pacing;
+pub mod retry;
+pub mod robots;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -46,12 +69,19 @@ pub struct FetchConfig {
     /// How long a robots.txt is cached (at most 24 h per RFC 9309).
     #[serde(with = "crate::fetch::duration_str")]
     pub robots_ttl: Duration,
+    /// After a robots.txt could not be fetched (5xx, network error) the site counts as
+    /// disallowed; this is how long until robots.txt is tried again.
+    #[serde(with = "crate::fetch::duration_str")]
+    pub robots_retry: Duration,
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
         FetchConfig {
-            user_agent: format!("mimamori/{} (+https://github.com/mimamori)", env!("CARGO_PKG_VERSION")),
+            user_agent: format!(
+                "mimamori/{} (+https://github.com/mimamori)",
+                env!("CARGO_PKG_VERSION")
+            ),
             min_delay: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
@@ -63,6 +93,7 @@ impl Default for FetchConfig {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(600),
             robots_ttl: Duration::from_secs(24 * 3600),
+            robots_retry: Duration::from_secs(60),
         }
     }
 }
@@ -144,7 +175,8 @@ impl FetchRequest {
         let mut r = Self::get(url);
         r.method = Method::Post;
         r.body = Some(Bytes::from(body.to_string()));
-        r.headers.push(("content-type".into(), "application/json".into()));
+        r.headers
+            .push(("content-type".into(), "application/json".into()));
         r
     }
 
@@ -214,7 +246,10 @@ pub struct DecodedText {
 impl FetchResponse {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Validators for the next conditional GET.
@@ -225,16 +260,15 @@ impl FetchResponse {
         }
     }
 
-    /// Decodes the body: charset from the Content-Type header, else the request's default.
+    /// Decodes the body: charset from a BOM, the Content-Type header, an HTML `<meta>` in the
+    /// first 2 KB or an XML declaration, else the request's default (`Shift_JIS` decodes as
+    /// Windows-31J). Malformed bytes become U+FFFD and are counted in `replaced`.
     pub fn text(&self) -> DecodedText {
-        let from_header = self
-            .header("content-type")
-            .and_then(|ct| ct.split(';').find_map(|p| p.trim().strip_prefix("charset=")))
-            .and_then(|c| encoding_rs::Encoding::for_label(c.trim_matches('"').as_bytes()));
-        let encoding = from_header.unwrap_or(self.default_encoding);
-        let (text, used, had_errors) = encoding.decode(&self.body);
-        let replaced = if had_errors { text.matches('\u{FFFD}').count() } else { 0 };
-        DecodedText { text: text.into_owned(), encoding: used, replaced }
+        charset::decode(
+            &self.body,
+            self.header("content-type"),
+            self.default_encoding,
+        )
     }
 }
 
@@ -300,6 +334,15 @@ pub enum FetchError {
     /// The client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// The request cannot be sent as built (not an http(s) URL, an invalid header); a bug in
+    /// the caller or its configuration, not the site's fault.
+    #[error("{url}: cannot send this request: {message}")]
+    InvalidRequest {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Counters over the fetcher's life.
@@ -315,89 +358,21 @@ pub struct FetchStats {
     pub errors: u64,
 }
 
-/// The HTTP client. Cheap to clone; share one per process.
-#[derive(Debug, Clone)]
-pub struct Fetcher {
-    client: reqwest::Client,
-    no_redirect: reqwest::Client,
-    config: FetchConfig,
+/// How one host (`host:port`) is doing, for reports (`Fetcher::health`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostHealth {
+    /// `host:port`.
+    pub host: String,
+    /// Failed fetches since the last success.
+    pub consecutive_failures: u32,
+    /// While the circuit breaker is open: when the host will be tried again.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// The last failure, if any (kept after a success, for the report).
+    pub last_error: Option<String>,
+    /// Requests sent to the host (robots.txt and retries included).
+    pub requests: u64,
+    /// Body bytes received from the host.
+    pub bytes: u64,
 }
 
-impl Fetcher {
-    /// Builds the client.
-    pub fn new(config: FetchConfig) -> Result<Self, FetchError> {
-        let build = |redirect: reqwest::redirect::Policy| {
-            reqwest::Client::builder()
-                .user_agent(config.user_agent.clone())
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.timeout)
-                .redirect(redirect)
-                .build()
-                .map_err(|e| FetchError::Client(e.to_string()))
-        };
-        Ok(Fetcher {
-            client: build(reqwest::redirect::Policy::limited(config.max_redirects))?,
-            no_redirect: build(reqwest::redirect::Policy::none())?,
-            config,
-        })
-    }
-
-    /// The settings in force.
-    pub fn config(&self) -> &FetchConfig {
-        &self.config
-    }
-
-    /// Fetches one URL.
-    pub async fn fetch(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
-        let url_s = req.url.to_string();
-        let client = if req.follow_redirects { &self.client } else { &self.no_redirect };
-        let mut builder = match req.method {
-            Method::Get => client.get(req.url.clone()),
-            Method::Post => client.post(req.url.clone()),
-        };
-        if let Some(b) = req.body.clone() {
-            builder = builder.body(b);
-        }
-        if let Some(from) = req.range_from {
-            builder = builder.header("range", format!("bytes={from}-"));
-        }
-        if let Some(etag) = &req.validators.etag {
-            builder = builder.header("if-none-match", etag);
-        }
-        if let Some(lm) = &req.validators.last_modified {
-            builder = builder.header("if-modified-since", lm);
-        }
-        for (k, v) in &req.headers {
-            builder = builder.header(k, v);
-        }
-        let fetched_at = Utc::now();
-        let resp = builder.send().await.map_err(|e| FetchError::Network { url: url_s.clone(), message: e.to_string() })?;
-        let status = resp.status().as_u16();
-        let url = resp.url().clone();
-        let remote_addr = resp.remote_addr();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let body = resp.bytes().await.map_err(|e| FetchError::Network { url: url_s.clone(), message: e.to_string() })?;
-        if body.len() > self.config.max_body {
-            return Err(FetchError::TooLarge { url: url_s, limit: self.config.max_body });
-        }
-        Ok(FetchResponse {
-            url,
-            status,
-            headers,
-            body,
-            remote_addr,
-            fetched_at,
-            request_headers: req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect(),
-            default_encoding: req.default_encoding,
-        })
-    }
-
-    /// Counters so far.
-    pub fn stats(&self) -> FetchStats {
-        FetchStats::default()
-    }
-}
+pub use client::Fetcher;

@@ -9,6 +9,14 @@
 //! about the watched targets plus scripted hits) into arrivals; [`Faults`] wraps every router.
 
 pub mod faults;
+pub mod fivech;
+pub mod shitaraba;
+pub mod review;
+pub mod rss;
+pub mod suggest;
+pub mod bluesky;
+pub mod mastodon;
+pub mod sitekit;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -7,6 +7,15 @@
 //! the caller stores both in one transaction. A crash before the commit re-polls from the old
 //! cursor, and the seen-key table drops what was already processed.
 
+pub mod fivech;
+pub mod shitaraba;
+pub mod html;
+pub mod rss;
+pub mod suggest;
+pub mod bluesky;
+pub mod mastodon;
+pub mod web;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -115,6 +124,13 @@ pub fn source_id(cfg: &SourceConfig) -> String {
 /// Builds the source for one `[[source]]` table.
 pub fn build(cfg: &SourceConfig) -> Result<Box<dyn Source>, SourceError> {
     match cfg.kind.as_str() {
+        "5ch" => Ok(Box::new(fivech::FiveCh::new(cfg)?)),
+        "shitaraba" => Ok(Box::new(shitaraba::Shitaraba::new(cfg)?)),
+        "html" => Ok(Box::new(html::HtmlSource::new(cfg)?)),
+        "rss" => Ok(Box::new(rss::RssSource::new(cfg)?)),
+        "suggest" => Ok(Box::new(suggest::SuggestSource::new(cfg)?)),
+        "bluesky" => Ok(Box::new(bluesky::BlueskySource::new(cfg)?)),
+        "mastodon" => Ok(Box::new(mastodon::MastodonSource::new(cfg)?)),
         other => Err(SourceError::Config {
             origin: cfg.origin.clone(),
             message: format!("source kind \"{other}\" is not implemented yet"),

@@ -1,0 +1,163 @@
+//! `mimamori watch [--config F] [--once]`: polls every configured source, records hits in
+//! `<data>/state.sqlite` and prints each new hit on stdout as it is found. Runs until Ctrl-C
+//! or SIGTERM (in-flight commits finish first; a second signal exits at once); `--once` runs
+//! one cycle and exits 0, or 2 when some source failed (each reported on stderr).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::Outcome;
+use mimamori::store::{Hit, Store};
+use mimamori::watch::progress::Progress;
+use mimamori::watch::{Summary, WatchError, WatchEvent, Watcher};
+
+/// Arguments of `watch`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// One TOML file with targets, sources and settings (default: every watchlists/*.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Poll every source once, then exit.
+    #[arg(long)]
+    once: bool,
+}
+
+/// Period of the plain progress line when stderr is not a terminal.
+const PLAIN_PROGRESS: Duration = Duration::from_secs(30);
+
+pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("watchlists"));
+    let watchlist = super::load_watchlist(args.config.as_deref())?;
+    let store = Arc::new(Store::open(data)?);
+    let watcher = match Watcher::from_watchlist(&watchlist, store) {
+        Ok(w) => w,
+        // The other errors name their file already.
+        Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{}: {e}", config_path.display()),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot start watching")),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(watch(watcher, args.once, data))
+}
+
+async fn watch(watcher: Watcher, once: bool, data: &Path) -> anyhow::Result<Outcome> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watcher = Arc::new(watcher.with_events(tx));
+    let progress = Arc::new(Progress::start(Arc::clone(&watcher), PLAIN_PROGRESS));
+    // With --once, failures are reported once in the summary.
+    let printer = tokio::spawn(print_events(rx, Arc::clone(&progress), !once));
+    let summary = if once {
+        watcher.run_once(shutdown_signal()).await
+    } else {
+        watcher.run(shutdown_signal()).await
+    };
+    // The progress task holds the watcher, and the watcher the event sender: stop it so the
+    // printer sees the channel close.
+    progress.stop();
+    drop(watcher);
+    let _ = printer.await;
+    if let Ok(p) = Arc::try_unwrap(progress) {
+        p.finish();
+    }
+    report(&summary, data, once)
+}
+
+/// Prints new hits on stdout and failures on stderr as they come.
+async fn print_events(
+    mut rx: mpsc::UnboundedReceiver<WatchEvent>,
+    progress: Arc<Progress>,
+    failures: bool,
+) {
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            WatchEvent::Hit { hit, .. } => progress.println(&hit_line(&hit)),
+            WatchEvent::Failed { source_id, error } if failures => {
+                progress.println_err(&format!("mimamori: {source_id}: {error}"));
+            }
+            WatchEvent::Failed { .. } | WatchEvent::Polled(_) => {}
+        }
+    }
+}
+
+/// One line per hit: `HIT  75 yamada defamation,insult https://… [phone]`.
+pub fn hit_line(hit: &Hit) -> String {
+    let pii = if hit.pii.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", hit.pii.join(","))
+    };
+    format!(
+        "HIT {:>3} {} {} {}{}",
+        hit.severity,
+        hit.target,
+        hit.categories.join(","),
+        hit.url,
+        pii
+    )
+}
+
+fn report(summary: &Summary, data: &Path, once: bool) -> anyhow::Result<Outcome> {
+    let t = &summary.totals;
+    for (source, error) in &summary.failing {
+        eprintln!("mimamori: source failed: {source}: {error}");
+    }
+    eprintln!(
+        "mimamori: {} sources, {} polls, {} requests, {} new posts, {} new hits{}; state in {}",
+        t.sources,
+        t.polls,
+        t.requests,
+        t.new_posts,
+        t.hits,
+        if once && summary.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        },
+        data.join(mimamori::store::STATE_FILE).display()
+    );
+    if once && !summary.failing.is_empty() {
+        return Ok(Outcome::Skipped);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Resolves on the first Ctrl-C or SIGTERM; a second one exits the process at once.
+pub async fn shutdown_signal() {
+    wait_signal().await;
+    eprintln!("mimamori: stopping after the commits in flight (press Ctrl-C again to quit now)");
+    tokio::spawn(async {
+        wait_signal().await;
+        std::process::exit(130);
+    });
+}
+
+async fn wait_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,708 @@
+//! 5ch boards (`kind = "5ch"`, `url = "https://egg.5ch.net/software/"`; `5ch.net`, `5ch.io`
+//! or any host serving the same files).
+//!
+//! A poll reads `subject.txt` (cp932) with the validators of the last one — a 304 ends the
+//! poll after one request. For each listed thread whose count grew (or that is new) it reads
+//! the dat differentially: `Range: bytes=<len-1>-` plus the last validators, so an unchanged
+//! thread costs a 304 and a grown one only its new bytes. The byte before the new ones must be
+//! the `\n` we already have; anything else (a post deleted, あぼーん changing the size) or a
+//! 416 means the dat changed under us and it is fetched whole once, returning only numbers
+//! above the cursor, so keys stay stable and nothing repeats (see [`parse::decide`]).
+//!
+//! Decisions:
+//! - **First poll** ([`FirstPoll`]): the first `first_poll_threads` (30) listed threads are
+//!   read whole and their posts of the last `first_poll_hours` (24) returned; later listed
+//!   threads only get a cursor at their listed count.
+//! - **dat落ち** (301/302/303/307/308/404/410 on the dat): the thread's cursor is marked
+//!   closed and `kako/<key[0..4]>/<key[0..5]>/<key>.dat` is fetched once (see
+//!   [`parse::kako_path`]); posts found there above the cursor are returned. A closed thread
+//!   is never fetched again. A thread that leaves `subject.txt` gets one last differential
+//!   fetch, is marked closed, and its cursor is deleted once it is closed and unlisted.
+//! - **read.cgi fallback**: a 403 on the dat, or an HTML page where the dat should be, switches
+//!   that thread to `/test/read.cgi/<board>/<key>/<n+1>-` for good (its cursor says `html`).
+//! - The full thread (`Over 1000 Thread` line) is closed as soon as that line is seen.
+//! - `subject.txt` validators are saved only when every thread of the poll was read, so a
+//!   thread that failed is retried next poll instead of hiding behind a 304.
+//! - A dat that yields fewer lines than `subject.txt` lists (newlines lost to garbled bytes, a
+//!   cut-short body) gets `len = 0`, so the next poll reads it whole instead of trusting it.
+//! - Post keys use the configured host (`5ch:egg.5ch.net/software/<key>/<n>`): the same thread
+//!   watched through `5ch.net` and `5ch.io` gives two keys.
+
+pub mod board;
+pub mod parse;
+pub mod readcgi;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::SourceConfig;
+use crate::fetch::{FetchRequest, FetchResponse, Validators};
+use crate::model::Post;
+use crate::sources::{
+    Capture, CursorUpdate, PollContext, PollOutput, Source, SourceError, source_id,
+};
+pub use board::FirstPoll;
+use parse::{DatAction, DatLine, decide};
+
+/// User-Agent sent to 5ch (dat readers identify as Monazilla).
+pub const USER_AGENT: &str = concat!("Monazilla/1.00 mimamori/", env!("CARGO_PKG_VERSION"));
+
+/// Cursor key of the `subject.txt` validators.
+pub const SUBJECT_CURSOR: &str = "subject";
+
+/// Per-thread cursor (stored as JSON under the thread key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadCursor {
+    /// Bytes of the dat read so far (0 = not read yet: the next fetch is whole).
+    pub len: u64,
+    /// Lines (posts, deleted ones included) accounted for: the next post is `count + 1`.
+    pub count: u64,
+    /// `Last-Modified` of the last dat response.
+    #[serde(default)]
+    pub last_modified: Option<String>,
+    /// `ETag` of the last dat response.
+    #[serde(default)]
+    pub etag: Option<String>,
+    /// dat落ち or full: never fetched again.
+    #[serde(default)]
+    pub closed: bool,
+    /// Read through read.cgi HTML instead of the dat.
+    #[serde(default)]
+    pub html: bool,
+    /// Thread title.
+    #[serde(default)]
+    pub title: String,
+}
+
+impl ThreadCursor {
+    fn validators(&self) -> Validators {
+        Validators {
+            etag: self.etag.clone(),
+            last_modified: self.last_modified.clone(),
+        }
+    }
+}
+
+/// A 5ch board source.
+#[derive(Debug, Clone)]
+pub struct FiveCh {
+    id: String,
+    every: Duration,
+    scheme: String,
+    host: String,
+    board: String,
+    first_poll: FirstPoll,
+}
+
+/// One post before it becomes a [`Post`].
+struct Parsed {
+    number: u64,
+    name: String,
+    date_raw: String,
+    date: Option<DateTime<FixedOffset>>,
+    author_id: Option<String>,
+    body_html: String,
+}
+
+/// One thread to read this poll.
+pub(crate) struct Job<'k, C = ThreadCursor> {
+    /// Thread key.
+    pub(crate) key: &'k str,
+    /// Its cursor before the read.
+    pub(crate) cursor: C,
+    /// Count listed in subject.txt (0 when no longer listed).
+    pub(crate) listed: u64,
+    /// On the first poll: return only posts from this time on.
+    pub(crate) since: Option<DateTime<Utc>>,
+    /// No longer in subject.txt: close it after this last read.
+    pub(crate) vanished: bool,
+}
+
+/// What reading one thread produced.
+struct ThreadRead {
+    posts: Vec<Parsed>,
+    title: Option<String>,
+    response: FetchResponse,
+}
+
+impl FiveCh {
+    /// Builds the source from its `[[source]]` table (`url` must name a board).
+    pub fn new(cfg: &SourceConfig) -> Result<Self, SourceError> {
+        let bad = |message: String| SourceError::Config {
+            origin: cfg.origin.clone(),
+            message,
+        };
+        let url = Url::parse(&cfg.url).map_err(|e| bad(format!("url: {e}")))?;
+        let host = authority(&url).ok_or_else(|| bad(format!("url: {} has no host", cfg.url)))?;
+        let board = url
+            .path_segments()
+            .and_then(|mut s| s.rfind(|p| !p.is_empty()))
+            .filter(|b| *b != "test")
+            .ok_or_else(|| {
+                bad(format!(
+                    "url: {} names no board (write e.g. https://egg.5ch.net/software/)",
+                    cfg.url
+                ))
+            })?
+            .to_string();
+        Ok(FiveCh {
+            id: source_id(cfg),
+            every: cfg.every,
+            scheme: url.scheme().to_string(),
+            host,
+            board,
+            first_poll: FirstPoll::from_config(cfg)?,
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, SourceError> {
+        let s = format!("{}://{}/{path}", self.scheme, self.host);
+        Url::parse(&s).map_err(|e| SourceError::Parse {
+            url: s,
+            message: e.to_string(),
+        })
+    }
+
+    fn request(&self, url: Url) -> FetchRequest {
+        FetchRequest::get(url)
+            .with_encoding(encoding_rs::SHIFT_JIS)
+            .with_header("user-agent", USER_AGENT)
+            .without_redirects()
+    }
+
+    async fn fetch(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        req: FetchRequest,
+    ) -> Result<FetchResponse, String> {
+        let url = req.url.to_string();
+        out.requests += 1;
+        match ctx.fetcher.fetch(req).await {
+            Ok(r) => {
+                out.bytes += r.body.len() as u64;
+                Ok(r)
+            }
+            Err(e) => Err(format!("{url}: {e}")),
+        }
+    }
+
+    /// Reads one thread from its cursor; updates `cur`; `Err` is a note (the cursor is
+    /// then left as it was).
+    async fn read_thread(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        key: &str,
+        cur: &mut ThreadCursor,
+    ) -> Result<Option<ThreadRead>, String> {
+        if cur.html {
+            return self.read_html(ctx, out, key, cur).await;
+        }
+        let dat = self
+            .url(&format!("{}/dat/{key}.dat", self.board))
+            .map_err(|e| e.to_string())?;
+        let ranged = cur.len > 0;
+        let mut req = self.request(dat.clone());
+        if ranged {
+            req = req
+                .with_range_from(cur.len - 1)
+                .with_validators(cur.validators());
+        }
+        let mut resp = self.fetch(ctx, out, req).await?;
+        let mut action = decide(ranged, resp.status, &resp.body);
+        if action == DatAction::RefetchWhole {
+            out.notes.push(format!(
+                "{key}: dat changed size (HTTP {}); refetched whole",
+                resp.status
+            ));
+            resp = self.fetch(ctx, out, self.request(dat.clone())).await?;
+            action = decide(false, resp.status, &resp.body);
+        }
+        match action {
+            DatAction::NotModified => Ok(None),
+            DatAction::Append => {
+                let read = self.apply_dat(out, key, cur, resp, 1);
+                Ok(Some(read))
+            }
+            DatAction::Replace => {
+                cur.len = 0;
+                let old = cur.count;
+                cur.count = 0;
+                let mut read = self.apply_dat(out, key, cur, resp, 0);
+                if cur.count < old {
+                    out.notes.push(format!(
+                        "{key}: dat has {} lines, fewer than the {old} seen",
+                        cur.count
+                    ));
+                }
+                read.posts.retain(|p| p.number > old);
+                Ok(Some(read))
+            }
+            DatAction::Gone => self.read_kako(ctx, out, key, cur, resp.status).await,
+            DatAction::UseReadCgi => {
+                out.notes.push(format!(
+                    "{key}: dat not readable (HTTP {}); reading read.cgi instead",
+                    resp.status
+                ));
+                cur.html = true;
+                self.read_html(ctx, out, key, cur).await
+            }
+            DatAction::RefetchWhole | DatAction::Unexpected(_) => {
+                Err(format!("{dat}: unexpected HTTP {}", resp.status))
+            }
+        }
+    }
+
+    /// Parses the complete lines of a dat body (after `skip` overlap bytes) from `cur`.
+    fn apply_dat(
+        &self,
+        out: &mut PollOutput,
+        key: &str,
+        cur: &mut ThreadCursor,
+        resp: FetchResponse,
+        skip: usize,
+    ) -> ThreadRead {
+        let encoding = encoding_of(&resp);
+        let body = resp.body.get(skip..).unwrap_or_default();
+        let (consumed, lines) = parse::complete_lines(body);
+        let mut posts = Vec::new();
+        let mut title = None;
+        let (mut replaced, mut malformed) = (0usize, Vec::new());
+        for line in lines {
+            cur.count += 1;
+            let (text, bad) = encoding.decode_without_bom_handling(line);
+            if bad {
+                replaced += text.matches('\u{FFFD}').count();
+            }
+            match parse::parse_dat_line(&text) {
+                DatLine::Post(p) => {
+                    if cur.count == 1 {
+                        title = p.title.clone();
+                    }
+                    posts.push(Parsed {
+                        number: cur.count,
+                        name: p.name,
+                        date_raw: p.date_raw,
+                        date: p.date,
+                        author_id: p.author_id,
+                        body_html: p.body_html,
+                    });
+                }
+                DatLine::Deleted => {}
+                DatLine::Full => cur.closed = true,
+                DatLine::Malformed(why) => malformed.push(format!("{}: {why}", cur.count)),
+            }
+        }
+        // The `skip` overlap byte(s) were already counted in `len`.
+        cur.len = cur.len.saturating_sub(skip as u64) + (skip + consumed) as u64;
+        let v = resp.validators();
+        cur.etag = v.etag;
+        cur.last_modified = v.last_modified;
+        if replaced > 0 {
+            out.notes.push(format!(
+                "{key}: {replaced} undecodable byte sequence(s) replaced with U+FFFD"
+            ));
+        }
+        for m in malformed {
+            out.notes.push(format!("{key}: line {m}; skipped"));
+        }
+        ThreadRead {
+            posts,
+            title,
+            response: resp,
+        }
+    }
+
+    async fn read_kako(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        key: &str,
+        cur: &mut ThreadCursor,
+        status: u16,
+    ) -> Result<Option<ThreadRead>, String> {
+        cur.closed = true;
+        let url = self
+            .url(&format!("{}/{}", self.board, parse::kako_path(key)))
+            .map_err(|e| e.to_string())?;
+        let resp = match self.fetch(ctx, out, self.request(url.clone())).await {
+            Ok(r) => r,
+            Err(e) => {
+                out.notes.push(format!(
+                    "{key}: dat落ち (HTTP {status}); kako failed: {e}; closed"
+                ));
+                return Ok(None);
+            }
+        };
+        if decide(false, resp.status, &resp.body) != DatAction::Replace {
+            out.notes.push(format!(
+                "{key}: dat落ち (HTTP {status}); not in kako (HTTP {}); closed",
+                resp.status
+            ));
+            return Ok(None);
+        }
+        out.notes.push(format!(
+            "{key}: dat落ち (HTTP {status}); read from {url}; closed"
+        ));
+        let old = cur.count;
+        cur.len = 0;
+        cur.count = 0;
+        let mut read = self.apply_dat(out, key, cur, resp, 0);
+        read.posts.retain(|p| p.number > old);
+        cur.count = cur.count.max(old);
+        Ok(Some(read))
+    }
+
+    async fn read_html(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        key: &str,
+        cur: &mut ThreadCursor,
+    ) -> Result<Option<ThreadRead>, String> {
+        let range = if cur.count > 0 {
+            format!("{}-", cur.count + 1)
+        } else {
+            String::new()
+        };
+        let url = self
+            .url(&format!("test/read.cgi/{}/{key}/{range}", self.board))
+            .map_err(|e| e.to_string())?;
+        let resp = self.fetch(ctx, out, self.request(url.clone())).await?;
+        match resp.status {
+            200 => {}
+            301 | 302 | 303 | 307 | 308 | 404 | 410 => {
+                cur.closed = true;
+                out.notes.push(format!(
+                    "{key}: read.cgi answered HTTP {}; dat落ち, closed",
+                    resp.status
+                ));
+                return Ok(None);
+            }
+            s => return Err(format!("{url}: unexpected HTTP {s}")),
+        }
+        let text = resp.text();
+        if text.replaced > 0 {
+            out.notes.push(format!(
+                "{key}: {} undecodable byte sequence(s) replaced with U+FFFD",
+                text.replaced
+            ));
+        }
+        let page = readcgi::parse_read_cgi(&text.text);
+        if page.skipped > 0 {
+            out.notes.push(format!(
+                "{key}: {} read.cgi post(s) without number or body; skipped",
+                page.skipped
+            ));
+        }
+        let old = cur.count;
+        let mut posts = Vec::new();
+        for p in page.posts {
+            cur.count = cur.count.max(p.number);
+            if p.date_raw.starts_with("Over ") {
+                cur.closed = true;
+                continue;
+            }
+            let deleted = p.name == "あぼーん" && board::body_to_text(&p.body_html) == "あぼーん";
+            if p.number > old && !deleted {
+                posts.push(Parsed {
+                    number: p.number,
+                    name: p.name,
+                    date_raw: p.date_raw,
+                    date: p.date,
+                    author_id: p.author_id,
+                    body_html: p.body_html,
+                });
+            }
+        }
+        Ok(Some(ThreadRead {
+            posts,
+            title: page.title,
+            response: resp,
+        }))
+    }
+
+    fn to_post(&self, key: &str, title: &str, p: Parsed, resp: &FetchResponse) -> Post {
+        Post {
+            key: format!("5ch:{}/{}/{key}/{}", self.host, self.board, p.number),
+            source_kind: "5ch".to_string(),
+            source_id: self.id.clone(),
+            source_url: resp.url.to_string(),
+            url: format!(
+                "{}://{}/test/read.cgi/{}/{key}/{}",
+                self.scheme, self.host, self.board, p.number
+            ),
+            thread_title: Some(title.to_string()).filter(|t| !t.is_empty()),
+            number: Some(p.number),
+            author_name: Some(p.name).filter(|n| !n.is_empty()),
+            author_id: p.author_id,
+            posted_at_raw: Some(p.date_raw).filter(|d| !d.is_empty()),
+            posted_at: p.date,
+            body: board::body_to_text(&p.body_html),
+            body_html: Some(p.body_html),
+            fetched_at: resp.fetched_at,
+        }
+    }
+
+    /// Reads one thread and records its posts, capture and cursor; false if it failed (the
+    /// cursor is then kept). A `vanished` thread (no longer in subject.txt) is closed either way.
+    async fn poll_thread(&self, ctx: &PollContext<'_>, out: &mut PollOutput, job: Job<'_>) -> bool {
+        let Job {
+            key,
+            cursor: before,
+            listed,
+            since,
+            vanished,
+        } = job;
+        let mut cur = before.clone();
+        let ok = match self.read_thread(ctx, out, key, &mut cur).await {
+            Err(note) => {
+                out.notes.push(note);
+                cur = before.clone();
+                false
+            }
+            Ok(None) => true,
+            Ok(Some(read)) => {
+                if let Some(t) = read.title.filter(|t| !t.is_empty()) {
+                    cur.title = t;
+                }
+                let posts: Vec<Post> = read
+                    .posts
+                    .into_iter()
+                    .filter(|p| match (since, p.date) {
+                        (Some(since), Some(d)) => d >= since,
+                        _ => true,
+                    })
+                    .map(|p| self.to_post(key, &cur.title, p, &read.response))
+                    .collect();
+                if !posts.is_empty() {
+                    let post_keys = posts.iter().map(|p| p.key.clone()).collect();
+                    out.captures.push(Capture {
+                        response: read.response,
+                        post_keys,
+                    });
+                    out.posts.extend(posts);
+                }
+                true
+            }
+        };
+        if ok && !cur.html && cur.len > 0 && cur.count < listed && cur != before {
+            // Fewer lines than subject.txt lists: newlines were lost (garbled bytes) or the
+            // dat was cut short; read it whole next time rather than trust this length.
+            out.notes.push(format!(
+                "{key}: dat has {} lines but subject.txt lists {listed}; will refetch whole",
+                cur.count
+            ));
+            cur.len = 0;
+        }
+        if vanished && !cur.closed {
+            cur.closed = true;
+            out.notes
+                .push(format!("{key}: no longer in subject.txt; closed"));
+        }
+        if cur != before {
+            out.cursor_updates.push(CursorUpdate {
+                key: key.to_string(),
+                value: serde_json::to_value(&cur).ok(),
+            });
+        }
+        ok
+    }
+}
+
+/// `host` or `host:port` of a URL.
+pub(crate) fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
+/// The charset of a response: its Content-Type's, else the request's default.
+pub(crate) fn encoding_of(resp: &FetchResponse) -> &'static encoding_rs::Encoding {
+    resp.header("content-type")
+        .and_then(|ct| {
+            ct.split(';')
+                .find_map(|p| p.trim().strip_prefix("charset="))
+        })
+        .and_then(|c| encoding_rs::Encoding::for_label(c.trim_matches('"').as_bytes()))
+        .unwrap_or(resp.default_encoding)
+}
+
+/// Reads a cursor, noting (and ignoring) one that does not parse.
+pub(crate) fn load_cursor<T: serde::de::DeserializeOwned>(
+    ctx: &PollContext<'_>,
+    key: &str,
+    notes: &mut Vec<String>,
+) -> Option<T> {
+    let v = ctx.cursors.get(key)?;
+    match serde_json::from_value(v.clone()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            notes.push(format!("cursor {key}: unreadable ({e}); starting it over"));
+            None
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for FiveCh {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "5ch"
+    }
+
+    fn every(&self) -> Duration {
+        self.every
+    }
+
+    async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
+        let mut out = PollOutput::default();
+        let subject_cursor: Option<Validators> = load_cursor(ctx, SUBJECT_CURSOR, &mut out.notes);
+        let first = subject_cursor.is_none();
+        let url = self.url(&format!("{}/subject.txt", self.board))?;
+        let req = self
+            .request(url.clone())
+            .with_validators(subject_cursor.unwrap_or_default());
+        out.requests += 1;
+        let resp = ctx.fetcher.fetch(req).await?;
+        out.bytes += resp.body.len() as u64;
+        match resp.status {
+            304 => return Ok(out),
+            200 => {}
+            s => {
+                let message = match resp.header("location") {
+                    Some(to) => format!("HTTP {s}: the board moved to {to}; update the url"),
+                    None => format!(
+                        "HTTP {s} for subject.txt (expected 200 or 304); check the board url"
+                    ),
+                };
+                return Err(SourceError::Parse {
+                    url: url.to_string(),
+                    message,
+                });
+            }
+        }
+        let text = resp.text();
+        if text.replaced > 0 {
+            out.notes.push(format!(
+                "subject.txt: {} undecodable byte sequence(s) replaced with U+FFFD",
+                text.replaced
+            ));
+        }
+        let (entries, notes) = parse::parse_subject(&text.text, ctx.now.timestamp());
+        out.notes.extend(notes);
+        let since = first.then(|| {
+            ctx.now
+                - chrono::Duration::hours(
+                    i64::try_from(self.first_poll.hours).unwrap_or(i64::MAX / 7200),
+                )
+        });
+        let mut budget = self.first_poll.threads;
+        let mut all_ok = true;
+        for e in &entries {
+            let cur: Option<ThreadCursor> = load_cursor(ctx, &e.key, &mut out.notes);
+            match cur {
+                Some(c) if c.closed || e.count <= c.count => {}
+                Some(c) => {
+                    all_ok &= self
+                        .poll_thread(
+                            ctx,
+                            &mut out,
+                            Job {
+                                key: &e.key,
+                                cursor: c,
+                                listed: e.count,
+                                since: None,
+                                vanished: false,
+                            },
+                        )
+                        .await
+                }
+                None if first && budget == 0 => {
+                    let c = ThreadCursor {
+                        count: e.count,
+                        title: e.title.clone(),
+                        ..ThreadCursor::default()
+                    };
+                    out.cursor_updates.push(CursorUpdate {
+                        key: e.key.clone(),
+                        value: serde_json::to_value(&c).ok(),
+                    });
+                }
+                None => {
+                    budget = budget.saturating_sub(1);
+                    let c = ThreadCursor {
+                        title: e.title.clone(),
+                        ..ThreadCursor::default()
+                    };
+                    all_ok &= self
+                        .poll_thread(
+                            ctx,
+                            &mut out,
+                            Job {
+                                key: &e.key,
+                                cursor: c,
+                                listed: e.count,
+                                since,
+                                vanished: false,
+                            },
+                        )
+                        .await;
+                }
+            }
+        }
+        if entries.is_empty() && ctx.cursors.len() > 1 {
+            out.notes
+                .push("subject.txt lists no thread; keeping every thread cursor".to_string());
+        } else {
+            let listed: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+            for key in ctx
+                .cursors
+                .keys()
+                .filter(|k| *k != SUBJECT_CURSOR && !listed.contains(k.as_str()))
+            {
+                let Some(c) = load_cursor::<ThreadCursor>(ctx, key, &mut out.notes) else {
+                    continue;
+                };
+                if c.closed || c.len == 0 && !c.html {
+                    out.cursor_updates.push(CursorUpdate {
+                        key: key.clone(),
+                        value: None,
+                    });
+                } else {
+                    self.poll_thread(
+                        ctx,
+                        &mut out,
+                        Job {
+                            key,
+                            cursor: c,
+                            listed: 0,
+                            since: None,
+                            vanished: true,
+                        },
+                    )
+                    .await;
+                }
+            }
+        }
+        if all_ok {
+            out.cursor_updates.push(CursorUpdate {
+                key: SUBJECT_CURSOR.to_string(),
+                value: serde_json::to_value(resp.validators()).ok(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,138 @@
+//! The versioned schema: migrations applied in order at open, each in its own transaction,
+//! the version kept in `schema_version`. A database newer than this build is refused rather
+//! than written with assumptions that may no longer hold.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::StoreError;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: the crawler's state, hits, triage, outbox, suggestions.
+    "CREATE TABLE source_state (
+        source_id TEXT PRIMARY KEY,
+        last_poll TEXT,
+        last_ok TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        consecutive_errors INTEGER NOT NULL DEFAULT 0,
+        polls INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        posts INTEGER NOT NULL DEFAULT 0,
+        hits INTEGER NOT NULL DEFAULT 0,
+        requests INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        last_notes TEXT
+    );
+    CREATE TABLE cursors (
+        source_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source_id, key)
+    );
+    CREATE TABLE seen (
+        post_key TEXT PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        first_seen TEXT NOT NULL
+    );
+    CREATE TABLE posts (
+        post_key TEXT PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        posted_at TEXT,
+        fetched_at TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE hits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        post_key TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        pii TEXT NOT NULL,
+        severity INTEGER NOT NULL,
+        posted_at TEXT,
+        url TEXT NOT NULL,
+        matches TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        UNIQUE (post_key, target)
+    );
+    CREATE INDEX hits_target ON hits (target, id);
+    CREATE INDEX hits_status ON hits (status, id);
+    CREATE TABLE triage (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hit_id INTEGER NOT NULL REFERENCES hits (id),
+        status TEXT NOT NULL,
+        note TEXT,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX triage_hit ON triage (hit_id, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hit_id INTEGER NOT NULL REFERENCES hits (id),
+        sink TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (hit_id, sink)
+    );
+    CREATE INDEX outbox_due ON outbox (sent_at, next_attempt_at);
+    CREATE TABLE suggestions (
+        engine TEXT NOT NULL,
+        query TEXT NOT NULL,
+        day TEXT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (engine, query, day)
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the missing migrations; refuses a database newer than this build.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let sq = |what| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Sqlite { path, what, source }
+    };
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .map_err(sq("cannot create the schema version table"))?;
+    loop {
+        // IMMEDIATE: two processes opening a new database at once do not both migrate.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sq("cannot begin a migration"))?;
+        let version: i64 = tx
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .optional()
+            .map_err(sq("cannot read the schema version"))?
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let Some(step) = MIGRATIONS.get(version as usize) else {
+            return Ok(());
+        };
+        tx.execute_batch(step)
+            .map_err(sq("cannot migrate the schema"))?;
+        tx.execute("DELETE FROM schema_version", [])
+            .map_err(sq("cannot write the schema version"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version + 1],
+        )
+        .map_err(sq("cannot write the schema version"))?;
+        tx.commit().map_err(sq("cannot commit a migration"))?;
+        tracing::debug!(path = %path.display(), version = version + 1, "state schema migrated");
+    }
+}
