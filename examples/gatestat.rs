@@ -14,7 +14,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut total = 0;
     for line in text.lines() {
         total += 1;
-        let r = analyzer.gate_reason(line).unwrap_or_else(|| "rejected".into());
+        let r = analyzer
+            .gate_reason(line)
+            .map_or_else(|| "rejected".to_string(), |r| format!("{r:?}"));
         *reasons.entry(r).or_default() += 1;
     }
     let t = std::time::Instant::now();
@@ -23,10 +25,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         passed += usize::from(analyzer.gate_reason(line).is_some());
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("gate alone: {:.1} MB/s ({passed} passed)", text.len() as f64 / 1048576.0 / secs);
+    println!(
+        "gate alone: {:.1} MB/s ({passed} passed)",
+        text.len() as f64 / 1048576.0 / secs
+    );
     let t = std::time::Instant::now();
     for (i, line) in text.lines().enumerate() {
-        let post = mimamori::analyze::PostInput { id: i.to_string(), text: line.to_string(), ..Default::default() };
+        let post = mimamori::analyze::PostInput {
+            id: i.to_string(),
+            text: line.to_string(),
+            ..Default::default()
+        };
         std::hint::black_box(analyzer.analyze(&post));
     }
     let secs = t.elapsed().as_secs_f64();

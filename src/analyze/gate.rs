@@ -68,7 +68,8 @@ fn anchor_score(c: char) -> u32 {
                 50
             }
         }
-        'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'っ' | 'ゃ' | 'ゅ' | 'ょ' | 'ん' | 'の' | 'い' | 'う' | 'し' | 'た' | 'て' | 'と' | 'な' | 'に' | 'は' | 'か' | 'る' => 10,
+        'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'っ' | 'ゃ' | 'ゅ' | 'ょ' | 'ん' | 'の' | 'い'
+        | 'う' | 'し' | 'た' | 'て' | 'と' | 'な' | 'に' | 'は' | 'か' | 'る' => 10,
         '\u{3041}'..='\u{309F}' => 20,
         c if c.is_ascii_alphabetic() => 5,
         _ => 15,
@@ -108,6 +109,12 @@ const DIGIT: u8 = 1;
 const AT_SIGN: u8 = 2;
 const ADDRESS_MARK: u8 = 4;
 const KANJI_NUMERAL: u8 = 8;
+const DIGIT_SEPARATOR: u8 = 16;
+const TRANSPARENT: u8 = 32;
+/// Characters that matter inside an ASCII run: full-width letters, spaces, dashes.
+const RUN_CHAR: u8 = 64;
+/// A small tsu (っ, ッ, ｯ): "あっと"/"アット" spell an obfuscated '@'.
+const SMALL_TSU: u8 = 128;
 
 /// The compiled gate for one analyzer.
 #[derive(Debug, Clone)]
@@ -142,7 +149,11 @@ impl Gate {
                 }
             }
             chars.sort_by_key(|(i, c)| (std::cmp::Reverse(anchor_score(*c)), *i));
-            let k = if maskable { chars.len().min(3) } else { chars.len().min(4) };
+            let k = if maskable {
+                chars.len().min(3)
+            } else {
+                chars.len().min(4)
+            };
             let need = if maskable { k.saturating_sub(1) } else { k };
             let mut anchors = Vec::with_capacity(k);
             for (_, c) in chars.into_iter().take(k) {
@@ -174,7 +185,9 @@ impl Gate {
                 PiiKind::Address => {
                     match &p.value {
                         WatchedValue::Clear(v) => match town_of(v) {
-                            Some(town) => add_group(&normalize::fold(&town), false, &mut anchor_ids),
+                            Some(town) => {
+                                add_group(&normalize::fold(&town), false, &mut anchor_ids)
+                            }
                             None => generic_address = true,
                         },
                         WatchedValue::Hashed(_) => generic_address = true,
@@ -186,14 +199,15 @@ impl Gate {
                 min_digits = Some(min_digits.map_or(d, |m: usize| m.min(d)));
             }
         }
-        if email {
-            add_group("あっと", false, &mut anchor_ids);
-        }
         let mut table = vec![0u16; 0x10000];
         let mut astral = HashMap::new();
         let mut classes: Vec<(Vec<u16>, u8)> = vec![(Vec::new(), 0)];
         let mut mark = |c: char, anchor: Option<u16>, flag: u8, table: &mut Vec<u16>| {
-            let slot = if (c as u32) < 0x10000 { table[c as usize] } else { astral.get(&c).copied().unwrap_or(0) };
+            let slot = if (c as u32) < 0x10000 {
+                table[c as usize]
+            } else {
+                astral.get(&c).copied().unwrap_or(0)
+            };
             let idx = if slot == 0 {
                 classes.push((Vec::new(), 0));
                 let idx = (classes.len() - 1) as u16;
@@ -227,6 +241,37 @@ impl Gate {
         for r in raw_forms('@').into_iter().filter(|r| !r.is_ascii()) {
             mark(r, None, AT_SIGN, &mut table);
         }
+        for r in raw_forms('っ') {
+            mark(r, None, SMALL_TSU, &mut table);
+        }
+        for sep in [' ', '-', '.', '(', ')', '+', 'ー'] {
+            for r in raw_forms(sep).into_iter().filter(|r| !r.is_ascii()) {
+                mark(r, None, DIGIT_SEPARATOR, &mut table);
+            }
+        }
+        for cp in 0x80u32..0x10000 {
+            if let Some(c) = char::from_u32(cp) {
+                if c.is_whitespace()
+                    || matches!(
+                        c,
+                        '\u{2010}'
+                            ..='\u{2015}'
+                                | '\u{2212}'
+                                | '\u{30FC}'
+                                | '\u{FF70}'
+                                | '\u{2500}'
+                                | '\u{2501}'
+                    )
+                {
+                    mark(c, None, DIGIT_SEPARATOR, &mut table);
+                }
+                match fold_wide(c) {
+                    Fold::Transparent => mark(c, None, TRANSPARENT | RUN_CHAR, &mut table),
+                    Fold::Letter(_) | Fold::Space => mark(c, None, RUN_CHAR, &mut table),
+                    Fold::Other => {}
+                }
+            }
+        }
         for c in "都道府県市区町村郡".chars() {
             for r in raw_forms(c) {
                 mark(r, None, ADDRESS_MARK, &mut table);
@@ -237,8 +282,15 @@ impl Gate {
                 mark(r, None, KANJI_NUMERAL, &mut table);
             }
         }
-        let ascii = if ascii_patterns.is_empty() { None } else { AhoCorasick::new(&ascii_patterns).ok() };
-        let min_ascii = ascii_patterns.iter().map(|p| p.bytes().filter(u8::is_ascii_alphanumeric).count()).min();
+        let ascii = if ascii_patterns.is_empty() {
+            None
+        } else {
+            AhoCorasick::new(&ascii_patterns).ok()
+        };
+        let min_ascii = ascii_patterns
+            .iter()
+            .map(|p| p.bytes().filter(u8::is_ascii_alphanumeric).count())
+            .min();
         let romaji = matcher.has_romaji();
         let min_run_letters = match (min_ascii, romaji) {
             (Some(a), true) => a.min(Matcher::romaji_min_letters()),
@@ -265,116 +317,271 @@ impl Gate {
         self.reason(matcher, raw).is_some()
     }
 
-    /// Why a post passes (for tuning): `run`, `group N`, `digits`, `email`, `address`.
-    pub fn reason(&self, matcher: &Matcher, raw: &str) -> Option<String> {
-        let mut seen = vec![0u64; self.anchors.div_ceil(64).max(1)];
+    /// Why a post passes (`None`: it cannot mention a target nor hold a watched value).
+    pub fn reason(&self, matcher: &Matcher, raw: &str) -> Option<Reason> {
+        let mut small = [0u64; 8];
+        let mut big = Vec::new();
+        let words = self.anchors.div_ceil(64).max(1);
+        let seen: &mut [u64] = if words <= small.len() {
+            &mut small[..words]
+        } else {
+            big.resize(words, 0);
+            &mut big
+        };
         let mut any_anchor = false;
-        let (mut digits, mut flags) = (0usize, 0u8);
+        let mut flags = 0u8;
+        let mut digits = DigitChain::default();
+        let mut at_word = AtWord::default();
         let want_runs = self.ascii.is_some() || self.romaji;
-        let mut run = String::new();
+        let mut run: Option<usize> = None;
         let mut run_letters = 0usize;
-        let mut prev_a = false;
-        for c in raw.chars() {
-            if c.is_ascii() {
-                let lower = c.to_ascii_lowercase();
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                let c = b as char;
+                let letter = c.is_ascii_alphabetic();
                 if c.is_ascii_digit() {
-                    digits += 1;
-                } else if c == '@' {
-                    flags |= AT_SIGN;
+                    digits.digit();
+                } else if matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '\t') {
+                    digits.separator();
+                } else {
+                    digits.other();
+                    if c == '@' {
+                        flags |= AT_SIGN;
+                    }
                 }
-                if prev_a && lower == 't' {
-                    flags |= AT_SIGN;
-                }
-                prev_a = lower == 'a';
+                at_word.feed(if letter {
+                    Some(c.to_ascii_lowercase())
+                } else {
+                    None
+                });
                 if want_runs {
-                    if lower.is_ascii_alphanumeric() || matches!(lower, '-' | '\'' | '.' | '_') {
-                        run_letters += usize::from(lower.is_ascii_alphabetic());
-                        run.push(lower);
-                        continue;
-                    } else if lower.is_ascii_whitespace() {
-                        if !run.is_empty() && !run.ends_with(' ') {
-                            run.push(' ');
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '\'' | '.' | '_' | ' ' | '\t')
+                    {
+                        run.get_or_insert(i);
+                        run_letters += usize::from(letter);
+                    } else if let Some(start) = run.take() {
+                        if self.run_hits(matcher, &raw[start..i], &mut run_letters) {
+                            return Some(Reason::Run);
                         }
-                        continue;
-                    }
-                    if self.run_hits(matcher, &mut run, &mut run_letters) {
-                        return Some("run".into());
                     }
                 }
+                i += 1;
                 continue;
             }
-            prev_a = false;
-            if want_runs {
+            // `raw` is valid UTF-8: decode the scalar by hand (the hot loop of the no-hit path).
+            let (width, cp) = match b {
+                0xC0..=0xDF if i + 1 < bytes.len() => (
+                    2,
+                    (u32::from(b & 0x1F) << 6) | u32::from(bytes[i + 1] & 0x3F),
+                ),
+                0xE0..=0xEF if i + 2 < bytes.len() => (
+                    3,
+                    (u32::from(b & 0x0F) << 12)
+                        | (u32::from(bytes[i + 1] & 0x3F) << 6)
+                        | u32::from(bytes[i + 2] & 0x3F),
+                ),
+                _ if i + 3 < bytes.len() => (
+                    4,
+                    (u32::from(b & 0x07) << 18)
+                        | (u32::from(bytes[i + 1] & 0x3F) << 12)
+                        | (u32::from(bytes[i + 2] & 0x3F) << 6)
+                        | u32::from(bytes[i + 3] & 0x3F),
+                ),
+                _ => (1, 0xFFFD),
+            };
+            let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+            let slot = if (c as u32) < 0x10000 {
+                self.table[c as usize]
+            } else {
+                self.astral.get(&c).copied().unwrap_or(0)
+            };
+            let (anchors, flag) = &self.classes[slot as usize];
+            for &a in anchors {
+                seen[a as usize / 64] |= 1 << (a % 64);
+                any_anchor = true;
+            }
+            flags |= flag;
+            if flag & DIGIT != 0 {
+                digits.digit();
+            } else if flag & DIGIT_SEPARATOR != 0 {
+                digits.separator();
+            } else if flag & TRANSPARENT == 0 {
+                digits.other();
+            }
+            if flag & RUN_CHAR == 0 {
+                at_word.feed(None);
+                if let Some(start) = run.take()
+                    && self.run_hits(matcher, &raw[start..i], &mut run_letters)
+                {
+                    return Some(Reason::Run);
+                }
+            } else if want_runs || self.email {
                 match fold_wide(c) {
                     Fold::Letter(l) => {
+                        at_word.feed(l.is_ascii_alphabetic().then_some(l));
+                        run.get_or_insert(i);
                         run_letters += usize::from(l.is_ascii_alphabetic());
-                        run.push(l);
                     }
                     Fold::Space => {
-                        if !run.is_empty() && !run.ends_with(' ') {
-                            run.push(' ');
-                        }
+                        at_word.feed(None);
+                        run.get_or_insert(i);
                     }
                     Fold::Transparent => {}
                     Fold::Other => {
-                        if self.run_hits(matcher, &mut run, &mut run_letters) {
-                            return Some("run".into());
+                        at_word.feed(None);
+                        if let Some(start) = run.take()
+                            && self.run_hits(matcher, &raw[start..i], &mut run_letters)
+                        {
+                            return Some(Reason::Run);
                         }
                     }
                 }
             }
-            let slot = if (c as u32) < 0x10000 { self.table[c as usize] } else { self.astral.get(&c).copied().unwrap_or(0) };
-            if slot != 0 {
-                let (anchors, flag) = &self.classes[slot as usize];
-                for &a in anchors {
-                    seen[a as usize / 64] |= 1 << (a % 64);
-                    any_anchor = true;
-                }
-                flags |= flag;
-                if flag & DIGIT != 0 {
-                    digits += 1;
-                }
-            }
+            i += width;
         }
-        if want_runs && self.run_hits(matcher, &mut run, &mut run_letters) {
-            return Some("run".into());
+        at_word.feed(None);
+        if let Some(start) = run.take()
+            && self.run_hits(matcher, &raw[start..], &mut run_letters)
+        {
+            return Some(Reason::Run);
         }
         if any_anchor {
             let has = |a: u16| seen[a as usize / 64] & (1 << (a % 64)) != 0;
-            if let Some(i) = self.groups.iter().position(|g| g.anchors.iter().filter(|a| has(**a)).count() >= g.need) {
-                return Some(format!("group {i}"));
+            if let Some(i) = self
+                .groups
+                .iter()
+                .position(|g| g.anchors.iter().filter(|a| has(**a)).count() >= g.need)
+            {
+                return Some(Reason::Group(i));
             }
         }
-        if self.min_digits.is_some_and(|m| digits >= m) {
-            return Some("digits".into());
+        if self.min_digits.is_some_and(|m| digits.longest >= m) {
+            return Some(Reason::Digits);
         }
-        if self.email && flags & AT_SIGN != 0 {
-            return Some("email".into());
+        if self.email
+            && (flags & AT_SIGN != 0
+                || at_word.found
+                || (flags & SMALL_TSU != 0
+                    && ["あっと", "アット", "ｱｯﾄ"].iter().any(|w| raw.contains(w))))
+        {
+            return Some(Reason::Email);
         }
-        (self.generic_address && flags & ADDRESS_MARK != 0 && (digits > 0 || flags & KANJI_NUMERAL != 0)).then(|| "address".into())
+        (self.generic_address
+            && flags & ADDRESS_MARK != 0
+            && (digits.longest > 0 || flags & KANJI_NUMERAL != 0))
+            .then_some(Reason::Address)
     }
 
-    /// The anchors of group `i`, for tuning.
-    pub fn group_anchors(&self, i: usize) -> Vec<u16> {
-        self.groups.get(i).map(|g| g.anchors.clone()).unwrap_or_default()
-    }
-
-    /// Checks a finished ASCII run for ASCII names and romaji, then clears it.
-    fn run_hits(&self, matcher: &Matcher, run: &mut String, letters: &mut usize) -> bool {
-        let hit = *letters >= self.min_run_letters && {
-            let text = run.trim();
-            let ascii_hit = self.ascii.as_ref().is_some_and(|ac| {
-                ac.is_match(text) || {
-                    // N e x R i s e: the matcher's compacted view joins spaced-out letters.
-                    let joined: String = text.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '_' | '\'')).collect();
-                    ac.is_match(&joined)
-                }
-            });
-            ascii_hit || (self.romaji && !matcher.romaji_in(text).is_empty())
-        };
-        run.clear();
+    /// Checks a finished run of ASCII (or full-width) letters for ASCII names and romaji.
+    fn run_hits(&self, matcher: &Matcher, raw_run: &str, letters: &mut usize) -> bool {
+        let enough = *letters >= self.min_run_letters;
         *letters = 0;
-        hit
+        if !enough {
+            return false;
+        }
+        let mut text = String::with_capacity(raw_run.len());
+        for c in raw_run.chars() {
+            let folded = if c.is_ascii() {
+                if c.is_ascii_whitespace() {
+                    Fold::Space
+                } else {
+                    Fold::Letter(c.to_ascii_lowercase())
+                }
+            } else {
+                fold_wide(c)
+            };
+            match folded {
+                Fold::Letter(l) => text.push(l),
+                Fold::Space => {
+                    if !text.is_empty() && !text.ends_with(' ') {
+                        text.push(' ');
+                    }
+                }
+                Fold::Transparent | Fold::Other => {}
+            }
+        }
+        let text = text.trim();
+        let ascii_hit = self.ascii.as_ref().is_some_and(|ac| {
+            ac.is_match(text) || {
+                // N e x R i s e: the matcher's compacted view joins spaced-out letters.
+                let joined: String = text
+                    .chars()
+                    .filter(|c| !matches!(c, ' ' | '.' | '-' | '_' | '\''))
+                    .collect();
+                ac.is_match(&joined)
+            }
+        });
+        ascii_hit || (self.romaji && !matcher.romaji_in(text).is_empty())
+    }
+}
+
+/// Why a post passed the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// An ASCII run holds an ASCII name or a romanized one.
+    Run,
+    /// Enough anchors of pattern group N occur.
+    Group(usize),
+    /// A digit chain long enough for a watched number.
+    Digits,
+    /// An e-mail sign (@, "at") while e-mails are watched.
+    Email,
+    /// An address shape while hashed addresses are watched.
+    Address,
+}
+
+/// The longest chain of digits joined by at most three separator characters (how the
+/// personal-data detector reads phone, card and My Number chains).
+#[derive(Debug, Default)]
+struct DigitChain {
+    current: usize,
+    gap: usize,
+    longest: usize,
+}
+
+impl DigitChain {
+    fn digit(&mut self) {
+        if self.current > 0 && self.gap <= 3 {
+            self.current += 1;
+        } else {
+            self.current = 1;
+        }
+        self.gap = 0;
+        self.longest = self.longest.max(self.current);
+    }
+
+    fn separator(&mut self) {
+        self.gap += 1;
+    }
+
+    fn other(&mut self) {
+        self.current = 0;
+        self.gap = 0;
+    }
+}
+
+/// Spots the word "at" (an obfuscated '@': `name (at) example.com`).
+#[derive(Debug, Default)]
+struct AtWord {
+    state: u8,
+    found: bool,
+}
+
+impl AtWord {
+    fn feed(&mut self, letter: Option<char>) {
+        self.state = match (self.state, letter) {
+            (2, None) => {
+                self.found = true;
+                0
+            }
+            (_, None) => 0,
+            (0, Some('a')) => 1,
+            (1, Some('t')) => 2,
+            _ => 3,
+        };
     }
 }
 
@@ -388,11 +595,22 @@ enum Fold {
 /// How a non-ASCII character behaves inside an ASCII run after normalization.
 fn fold_wide(c: char) -> Fold {
     match c {
-        '\u{FF10}'..='\u{FF19}' => Fold::Letter(char::from_u32(c as u32 - 0xFF10 + 0x30).unwrap_or('0')),
-        '\u{FF21}'..='\u{FF3A}' => Fold::Letter(char::from_u32(c as u32 - 0xFF21 + 0x61).unwrap_or('a')),
-        '\u{FF41}'..='\u{FF5A}' => Fold::Letter(char::from_u32(c as u32 - 0xFF41 + 0x61).unwrap_or('a')),
+        '\u{FF10}'..='\u{FF19}' => {
+            Fold::Letter(char::from_u32(c as u32 - 0xFF10 + 0x30).unwrap_or('0'))
+        }
+        '\u{FF21}'..='\u{FF3A}' => {
+            Fold::Letter(char::from_u32(c as u32 - 0xFF21 + 0x61).unwrap_or('a'))
+        }
+        '\u{FF41}'..='\u{FF5A}' => {
+            Fold::Letter(char::from_u32(c as u32 - 0xFF41 + 0x61).unwrap_or('a'))
+        }
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' => Fold::Letter('-'),
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{FE00}'..='\u{FE0F}' => Fold::Transparent,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{FE00}'..='\u{FE0F}' => Fold::Transparent,
         c if c.is_whitespace() => Fold::Space,
         _ => Fold::Other,
     }
@@ -401,9 +619,11 @@ fn fold_wide(c: char) -> Fold {
 /// The town part of a normalized watched address (三軒茶屋 of 東京都世田谷区三軒茶屋2-11-5).
 fn town_of(address: &str) -> Option<String> {
     let head = address.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
-    let start = head.rfind(['都', '道', '府', '県', '市', '区', '町', '村', '郡']).map_or(0, |i| {
-        i + head[i..].chars().next().map_or(0, char::len_utf8)
-    });
+    let start = head
+        .rfind(['都', '道', '府', '県', '市', '区', '町', '村', '郡'])
+        .map_or(0, |i| {
+            i + head[i..].chars().next().map_or(0, char::len_utf8)
+        });
     let town = &head[start..];
     (town.chars().count() >= 2).then(|| town.to_string())
 }
@@ -424,7 +644,10 @@ mod tests {
 
     #[test]
     fn towns_are_cut_after_the_municipality() {
-        assert_eq!(town_of("東京都世田谷区三軒茶屋2-11-5").as_deref(), Some("三軒茶屋"));
+        assert_eq!(
+            town_of("東京都世田谷区三軒茶屋2-11-5").as_deref(),
+            Some("三軒茶屋")
+        );
         assert_eq!(town_of("横浜市港北区日吉3-2-1").as_deref(), Some("日吉"));
         assert_eq!(town_of("3-2-1"), None);
     }

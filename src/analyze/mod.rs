@@ -165,7 +165,11 @@ impl Analyzer {
         tokenize::warm_up()?;
         let matcher = Matcher::new(&watchlist.targets)?;
         let lexicon = Lexicon::embedded()?;
-        let all_watched: Vec<PersonalValue> = watchlist.targets.iter().flat_map(|t| t.personal.iter().cloned()).collect();
+        let all_watched: Vec<PersonalValue> = watchlist
+            .targets
+            .iter()
+            .flat_map(|t| t.personal.iter().cloned())
+            .collect();
         let gate = gate::Gate::new(&matcher, &all_watched);
         let watched = watchlist
             .targets
@@ -186,7 +190,13 @@ impl Analyzer {
     /// the raw text, and the rest go through the full pipeline.
     pub fn analyze(&self, post: &PostInput) -> Analysis {
         let gated = match post.title.as_deref() {
-            Some(t) => self.gate.pass(&self.matcher, t) || self.gate.pass(&self.matcher, &post.text) || self.gate.pass(&self.matcher, &format!("{t}{TITLE_SEP}{}", post.text)),
+            Some(t) => {
+                self.gate.pass(&self.matcher, t)
+                    || self.gate.pass(&self.matcher, &post.text)
+                    || self
+                        .gate
+                        .pass(&self.matcher, &format!("{t}{TITLE_SEP}{}", post.text))
+            }
             None => self.gate.pass(&self.matcher, &post.text),
         };
         if !gated {
@@ -199,7 +209,7 @@ impl Analyzer {
     }
 
     /// Why the gate lets `text` through (`None`: it does not), for tuning the gate.
-    pub fn gate_reason(&self, text: &str) -> Option<String> {
+    pub fn gate_reason(&self, text: &str) -> Option<gate::Reason> {
         self.gate.reason(&self.matcher, text)
     }
 
@@ -415,19 +425,35 @@ mod tests {
     fn same_verdict(analyzer: &Analyzer, post: &PostInput) {
         let fast = analyzer.analyze(post);
         let slow = analyzer.analyze_ungated(post);
-        assert_eq!(fast.targets, slow.targets, "gate changed targets of {:?}", post.text);
-        assert_eq!(fast.flagged, slow.flagged, "gate changed the flag of {:?}", post.text);
+        assert_eq!(
+            fast.targets, slow.targets,
+            "gate changed targets of {:?}",
+            post.text
+        );
+        assert_eq!(
+            fast.flagged, slow.flagged,
+            "gate changed the flag of {:?}",
+            post.text
+        );
     }
 
     /// The gate is a necessary condition: it never hides what the full pipeline finds.
     #[test]
     fn gate_never_changes_a_verdict() {
-        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml")).expect("watchlist");
+        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml"))
+            .expect("watchlist");
         let analyzer = Analyzer::new(&wl).expect("analyzer");
         let mut generator = Generator::new(11, &wl).expect("generator");
         for i in 0..3000 {
             let g = generator.post();
-            same_verdict(&analyzer, &PostInput { id: i.to_string(), text: g.text, ..Default::default() });
+            same_verdict(
+                &analyzer,
+                &PostInput {
+                    id: i.to_string(),
+                    text: g.text,
+                    ..Default::default()
+                },
+            );
         }
         let tricky = [
             "ｻｸﾗ食品の店員ｷﾓい",
@@ -444,11 +470,20 @@ mod tests {
             "タナカミサキの家",
         ];
         for t in tricky {
-            let post = PostInput { id: "t".into(), text: t.into(), ..Default::default() };
-            assert!(!analyzer.analyze_ungated(&post).targets.is_empty(), "slow path should find a target in {t}");
+            let post = PostInput {
+                id: "t".into(),
+                text: t.into(),
+                ..Default::default()
+            };
+            assert!(
+                !analyzer.analyze_ungated(&post).targets.is_empty(),
+                "slow path should find a target in {t}"
+            );
             same_verdict(&analyzer, &post);
         }
-        let fwl = crate::config::parse_str(FIXTURE_WATCHLIST, std::path::Path::new("fixtures.toml")).expect("fixture watchlist");
+        let fwl =
+            crate::config::parse_str(FIXTURE_WATCHLIST, std::path::Path::new("fixtures.toml"))
+                .expect("fixture watchlist");
         let fanalyzer = Analyzer::new(&fwl).expect("analyzer");
         for line in FIXTURE_POSTS.lines().filter(|l| !l.trim().is_empty()) {
             let post: PostInput = serde_json::from_str(line).expect("fixture line");
