@@ -3,23 +3,23 @@
 //!
 //! Module map (one pipeline stage each; see `ARCHITECTURE.md`):
 
-/// Watchlists and sources: TOML loading, validation with file:line:col errors.
-pub mod config;
-/// Text stages: normalization with an offset map, readings, prefilter, Lindera tokenizer.
-pub mod text;
 /// Matching targets, personal data, risk lexicon and severity: posts in, analyses out.
 pub mod analyze;
-/// The data that flows between stages: `Post`.
-pub mod model;
+/// Benchmarks that compare mimamori with a peer measured in the same run.
+pub mod bench;
+/// Watchlists and sources: TOML loading, validation with file:line:col errors.
+pub mod config;
 /// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.
 pub mod fetch;
+/// The data that flows between stages: `Post`.
+pub mod model;
+/// The simulated web used by `demo` and the tests.
+pub mod simweb;
 /// Sources: one file per site kind behind the `Source` trait.
 pub mod sources;
 /// SQLite state: cursors, seen posts, hits, alert outbox, triage.
 pub mod store;
+/// Text stages: normalization with an offset map, readings, prefilter, Lindera tokenizer.
+pub mod text;
 /// The watch loop: scheduling, polling, analysis and exactly-once commits.
 pub mod watch;
-/// The simulated web used by `demo` and the tests.
-pub mod simweb;
-/// Benchmarks that compare mimamori with a peer measured in the same run.
-pub mod bench;

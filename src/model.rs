@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// Japan Standard Time (UTC+9, no daylight saving): boards write their times in it.
 pub fn jst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+    FixedOffset::east_opt(9 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
 }
 
 /// One post as parsed from a source (design.md §1).
@@ -52,7 +53,10 @@ impl Post {
             title: self.thread_title.clone(),
             url: Some(self.url.clone()),
             source: Some(self.source_kind.clone()),
-            posted_at: self.posted_at.map(|t| t.to_rfc3339()).or_else(|| self.posted_at_raw.clone()),
+            posted_at: self
+                .posted_at
+                .map(|t| t.to_rfc3339())
+                .or_else(|| self.posted_at_raw.clone()),
         }
     }
 }

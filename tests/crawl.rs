@@ -353,14 +353,14 @@ async fn restart_after_kill_9_loses_and_duplicates_no_hit() {
     let (w, p) = (Arc::clone(&web), Arc::clone(&posted));
     let poster = tokio::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_millis(60)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             p.lock().expect("lock").post(&w);
         }
     });
     let mut rng = SplitMix64::new(2024);
-    for round in 0..6 {
+    for round in 0..8 {
         let mut child = spawn_watch(dir.path(), &config, &data);
-        let wait = Duration::from_millis(300 + rng.range(0, 2200));
+        let wait = Duration::from_millis(200 + rng.range(0, 1800));
         tokio::time::sleep(wait).await;
         child.kill().expect("kill -9");
         let status = child.wait().expect("wait");
@@ -371,6 +371,13 @@ async fn restart_after_kill_9_loses_and_duplicates_no_hit() {
     }
     poster.abort();
     let _ = poster.await;
+    // The killed watchers did commit work (the kills landed while polls were going on).
+    let before = Store::open(&data)
+        .expect("store")
+        .hits(&HitFilter::default())
+        .expect("hits")
+        .len();
+    assert!(before > 0, "the killed watchers never committed a hit");
     // Catch up once, then compare with the script.
     let last = run(
         dir.path(),
@@ -389,6 +396,10 @@ async fn restart_after_kill_9_loses_and_duplicates_no_hit() {
     assert!(posted.posts.len() > 60, "only {} posts", posted.posts.len());
     let hits = check_store(&data, &posted);
     assert!(hits > 10, "{hits} hits");
+    eprintln!(
+        "kill -9 test: {} posts, {before} hits before the catch-up run, {hits} after",
+        posted.posts.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,4 +543,49 @@ fn demo_prints_hits_from_the_simulated_web() {
         "says where to look next: {stdout}"
     );
     assert!(data.join("state.sqlite").is_file(), "--data is honoured");
+}
+
+#[test]
+fn bench_crawl_reports_ratios_throughput_and_latency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = [
+        "bench",
+        "crawl",
+        "--threads",
+        "40",
+        "--cycles",
+        "1",
+        "--latency-posts",
+        "3",
+        "--every",
+        "1s",
+        "--json",
+        "--workdir",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    let work = dir.path().join("bench");
+    args.push(work.to_str().expect("utf8"));
+    let out = mimamori(dir.path(), &args, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "5ch",
+        "shitaraba",
+        "ratio",
+        "polls/s/core",
+        "latency (poll every 1.0 s): 3 of 3",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing: {stdout}");
+    }
+    let json = &stdout[stdout.find("{\n").expect("json report")..];
+    let v: serde_json::Value = serde_json::from_str(json).expect("json");
+    for b in v["boards"].as_array().expect("boards") {
+        let ratio = b["ratio"].as_f64().expect("ratio");
+        assert!(ratio > 1.0 && ratio < 3.0, "{b}");
+    }
+    assert!(
+        v["latency"]["max_s"].as_f64().expect("max") <= 2.0 + 1.0,
+        "{}",
+        v["latency"]
+    );
 }

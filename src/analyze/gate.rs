@@ -362,10 +362,10 @@ impl Gate {
                     {
                         run.get_or_insert(i);
                         run_letters += usize::from(letter);
-                    } else if let Some(start) = run.take() {
-                        if self.run_hits(matcher, &raw[start..i], &mut run_letters) {
-                            return Some(Reason::Run);
-                        }
+                    } else if let Some(start) = run.take()
+                        && self.run_hits(matcher, &raw[start..i], &mut run_letters)
+                    {
+                        return Some(Reason::Run);
                     }
                 }
                 i += 1;

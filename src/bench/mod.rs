@@ -9,6 +9,7 @@
 //! reported as skipped; the run does not fail for them.
 
 pub mod corpus;
+pub mod crawl;
 mod peers;
 
 use std::io::Write;

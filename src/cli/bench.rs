@@ -25,6 +25,34 @@ pub enum Command {
         #[arg(long)]
         watchlist: Option<PathBuf>,
     },
+    /// The crawler against simulated 5ch and したらば boards with 1,000 active threads: bytes
+    /// fetched ÷ bytes of new posts, polls per second per core, post-to-hit latency.
+    Crawl {
+        /// Active threads per board.
+        #[arg(long, default_value_t = 1000)]
+        threads: usize,
+        /// Measured cycles.
+        #[arg(long, default_value_t = 3)]
+        cycles: usize,
+        /// New posts per thread per cycle, on average.
+        #[arg(long, default_value_t = 2.0)]
+        posts_per_thread: f64,
+        /// Poll interval of the latency run (`2s`).
+        #[arg(long, default_value = "2s", value_parser = mimamori::config::parse_duration)]
+        every: std::time::Duration,
+        /// Risky posts whose latency is measured.
+        #[arg(long, default_value_t = 15)]
+        latency_posts: usize,
+        /// Seed of the generated posts.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where the temporary state goes.
+        #[arg(long, default_value = "target/bench")]
+        workdir: PathBuf,
+        /// Print the figures as JSON after the report.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
@@ -45,6 +73,36 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             run_analyze(&opts, &mut out).context("analyze benchmark failed")?;
+            Ok(Outcome::Ok)
+        }
+        Command::Crawl {
+            threads,
+            cycles,
+            posts_per_thread,
+            every,
+            latency_posts,
+            seed,
+            workdir,
+            json,
+        } => {
+            let opts = mimamori::bench::crawl::CrawlBenchOptions {
+                threads: *threads,
+                cycles: *cycles,
+                posts_per_thread: *posts_per_thread,
+                every: *every,
+                latency_posts: *latency_posts,
+                seed: *seed,
+                workdir: workdir.clone(),
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let report = mimamori::bench::crawl::run_crawl(&opts, &mut out)
+                .context("crawl benchmark failed")?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &report)
+                    .context("cannot write the report")?;
+                println!();
+            }
             Ok(Outcome::Ok)
         }
     }

@@ -59,7 +59,13 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule firing `times` times (0 = always).
     pub fn new(site: &str, path: &str, fault: Fault, times: u32) -> Self {
-        FaultRule { site: site.to_string(), path: path.to_string(), fault, times, fired: Arc::new(AtomicU32::new(0)) }
+        FaultRule {
+            site: site.to_string(),
+            path: path.to_string(),
+            fault,
+            times,
+            fired: Arc::new(AtomicU32::new(0)),
+        }
     }
 
     /// How many times it has fired.
@@ -93,7 +99,13 @@ impl Faults {
 
     /// Wraps a site's router with the rules for that site.
     pub fn wrap(&self, site: &str, router: axum::Router) -> axum::Router {
-        let rules: Arc<Vec<FaultRule>> = Arc::new(self.rules.iter().filter(|r| r.site == site).cloned().collect());
+        let rules: Arc<Vec<FaultRule>> = Arc::new(
+            self.rules
+                .iter()
+                .filter(|r| r.site == site)
+                .cloned()
+                .collect(),
+        );
         if rules.is_empty() {
             return router;
         }
@@ -121,19 +133,27 @@ async fn apply(rules: &[FaultRule], req: Request, next: Next) -> Response {
         Fault::Huge { bytes } => {
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let n = bytes.div_ceil(chunk.len());
-            let stream = futures_util::stream::iter((0..n).map(move |_| Ok::<Bytes, std::io::Error>(chunk.clone())));
+            let stream = futures_util::stream::iter(
+                (0..n).map(move |_| Ok::<Bytes, std::io::Error>(chunk.clone())),
+            );
             Response::new(Body::from_stream(stream))
         }
         Fault::EndlessBody => {
             let stream = futures_util::stream::unfold((), |()| async {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                Some((Ok::<Bytes, std::io::Error>(Bytes::from_static(b"still going ")), ()))
+                Some((
+                    Ok::<Bytes, std::io::Error>(Bytes::from_static(b"still going ")),
+                    (),
+                ))
             });
             Response::new(Body::from_stream(stream))
         }
         Fault::RedirectLoop => {
             let q = req.uri().query().unwrap_or("");
-            let n: u32 = q.strip_prefix("loop=").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let n: u32 = q
+                .strip_prefix("loop=")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             let mut r = StatusCode::FOUND.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("{path}?loop={}", n + 1)) {
                 r.headers_mut().insert(header::LOCATION, v);
@@ -143,7 +163,9 @@ async fn apply(rules: &[FaultRule], req: Request, next: Next) -> Response {
         Fault::SlowBody { bytes_per_sec } => {
             let resp = next.run(req).await;
             let (parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let step = (*bytes_per_sec / 10).max(1);
             let chunks: Vec<Bytes> = bytes.chunks(step).map(Bytes::copy_from_slice).collect();
             let stream = futures_util::stream::unfold(chunks.into_iter(), |mut it| async move {
@@ -156,7 +178,10 @@ async fn apply(rules: &[FaultRule], req: Request, next: Next) -> Response {
         Fault::Garbled => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
-            let mut bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default().to_vec();
+            let mut bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default()
+                .to_vec();
             for (i, b) in bytes.iter_mut().enumerate() {
                 if i % 7 == 3 {
                     *b ^= 0xC0;

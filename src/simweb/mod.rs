@@ -8,15 +8,15 @@
 //! The [`Script`] turns generated posts (the benchmark's seeded board-style generator, ~1 %
 //! about the watched targets plus scripted hits) into arrivals; [`Faults`] wraps every router.
 
+pub mod bluesky;
 pub mod faults;
 pub mod fivech;
-pub mod shitaraba;
+pub mod mastodon;
 pub mod review;
 pub mod rss;
-pub mod suggest;
-pub mod bluesky;
-pub mod mastodon;
+pub mod shitaraba;
 pub mod sitekit;
+pub mod suggest;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -84,7 +84,12 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { seed: 7, threads: 4, initial_posts: 40, faults: Faults::default() }
+        SimConfig {
+            seed: 7,
+            threads: 4,
+            initial_posts: 40,
+            faults: Faults::default(),
+        }
     }
 }
 
@@ -131,11 +136,17 @@ impl Drop for SimWeb {
 
 impl SimWeb {
     /// Starts every given site on its own 127.0.0.1 port and creates the initial posts.
-    pub async fn start(config: SimConfig, watchlist: &Watchlist, sites: Vec<Arc<dyn SimSite>>) -> Result<SimWeb, SimError> {
+    pub async fn start(
+        config: SimConfig,
+        watchlist: &Watchlist,
+        sites: Vec<Arc<dyn SimSite>>,
+    ) -> Result<SimWeb, SimError> {
         let mut running = Vec::new();
         let mut servers = Vec::new();
         for site in sites {
-            let listener = TcpListener::bind("127.0.0.1:0").await.map_err(SimError::Bind)?;
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(SimError::Bind)?;
             let addr = listener.local_addr().map_err(SimError::Bind)?;
             let router = config.faults.wrap(site.name(), site.clone().router());
             servers.push(tokio::spawn(async move {
@@ -143,10 +154,20 @@ impl SimWeb {
                     tracing::warn!(error = %e, "simulated site stopped");
                 }
             }));
-            running.push(RunningSite { name: site.name(), addr, url: site.source_url(addr), kind: site.source_kind(), site });
+            running.push(RunningSite {
+                name: site.name(),
+                addr,
+                url: site.source_url(addr),
+                kind: site.source_kind(),
+                site,
+            });
         }
         let script = Script::new(&config, watchlist)?;
-        let web = SimWeb { sites: running, script: Mutex::new(script), servers };
+        let web = SimWeb {
+            sites: running,
+            script: Mutex::new(script),
+            servers,
+        };
         web.advance(config.initial_posts);
         Ok(web)
     }
@@ -194,7 +215,12 @@ impl SimWeb {
     pub fn sources_toml(&self, every: &str) -> String {
         self.sites
             .iter()
-            .map(|s| format!("[[source]]\nkind = \"{}\"\nurl = \"{}\"\nevery = \"{every}\"\n\n", s.kind, s.url))
+            .map(|s| {
+                format!(
+                    "[[source]]\nkind = \"{}\"\nurl = \"{}\"\nevery = \"{every}\"\n\n",
+                    s.kind, s.url
+                )
+            })
             .collect()
     }
 
@@ -226,11 +252,18 @@ pub struct Script {
     seq: u64,
 }
 
-const AUTHORS: &[&str] = &["名無しさん", "名無しさん@お腹いっぱい。", "風吹けば名無し", "匿名希望", "通りすがり"];
+const AUTHORS: &[&str] = &[
+    "名無しさん",
+    "名無しさん@お腹いっぱい。",
+    "風吹けば名無し",
+    "匿名希望",
+    "通りすがり",
+];
 
 impl Script {
     fn new(config: &SimConfig, watchlist: &Watchlist) -> Result<Self, SimError> {
-        let generator = Generator::new(config.seed, watchlist).map_err(|e| SimError::Script(e.to_string()))?;
+        let generator =
+            Generator::new(config.seed, watchlist).map_err(|e| SimError::Script(e.to_string()))?;
         Ok(Script {
             rng: SplitMix64::new(config.seed ^ 0x5EED),
             generator,
@@ -240,11 +273,33 @@ impl Script {
         })
     }
 
-    fn make(&mut self, text: String, thread: usize, target: Option<String>, risky: bool) -> SimPost {
+    fn make(
+        &mut self,
+        text: String,
+        thread: usize,
+        target: Option<String>,
+        risky: bool,
+    ) -> SimPost {
         self.seq += 1;
         let author = AUTHORS[self.rng.below(AUTHORS.len())].to_string();
-        let id: String = (0..8).map(|_| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789"[self.rng.below(58)])).collect();
-        SimPost { seq: self.seq, text, author, author_id: id, thread, target, risky, at: Utc::now() }
+        let id: String = (0..8)
+            .map(|_| {
+                char::from(
+                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789"
+                        [self.rng.below(58)],
+                )
+            })
+            .collect();
+        SimPost {
+            seq: self.seq,
+            text,
+            author,
+            author_id: id,
+            thread,
+            target,
+            risky,
+            at: Utc::now(),
+        }
     }
 
     /// The next post and the index of the site it goes to.

@@ -7,13 +7,13 @@
 //! the caller stores both in one transaction. A crash before the commit re-polls from the old
 //! cursor, and the seen-key table drops what was already processed.
 
-pub mod fivech;
-pub mod shitaraba;
-pub mod html;
-pub mod rss;
-pub mod suggest;
 pub mod bluesky;
+pub mod fivech;
+pub mod html;
 pub mod mastodon;
+pub mod rss;
+pub mod shitaraba;
+pub mod suggest;
 pub mod web;
 
 use std::collections::BTreeMap;

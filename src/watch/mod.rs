@@ -48,7 +48,7 @@ pub const MIN_EVERY: Duration = Duration::from_millis(200);
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     /// The watchlist has no `[[source]]`.
-    #[error("no [[source]] to watch: add one to the watchlist (see design.md §2)")]
+    #[error("no [[source]] to watch: add a [[source]] table (kind, url, every) to the watchlist")]
     NoSources,
     /// The `[fetch]` table is wrong.
     #[error("[fetch]: {0}")]

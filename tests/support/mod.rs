@@ -33,7 +33,9 @@ pub fn mimamori(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
 /// Serves `router` on `127.0.0.1:0` in the background (for as long as the runtime lives) and
 /// returns the address it bound.
 pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
