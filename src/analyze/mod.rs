@@ -363,10 +363,19 @@ impl Analyzer {
                 }
             }
             best.retain(|(_, s)| *s >= ctx.threshold);
+            let mut shown: Vec<(Category, Range<usize>)> = Vec::new();
             for r in risks
                 .iter()
                 .filter(|r| best.iter().any(|(c, _)| *c == r.category))
             {
+                // 産地偽装 and the 偽装 inside it are one finding.
+                if shown
+                    .iter()
+                    .any(|(c, s)| *c == r.category && s.start < r.norm.end && r.norm.start < s.end)
+                {
+                    continue;
+                }
+                shown.push((r.category, r.norm.clone()));
                 let (field, start, end, snippet) = locate(&r.norm);
                 out.matches.push(Match {
                     target: id.clone(),
