@@ -6,5 +6,6 @@ mod analyze_fixtures;
 mod boards;
 mod cli;
 mod crawl;
+mod faults;
 mod fetch;
 mod sites;

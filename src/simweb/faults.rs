@@ -1,6 +1,7 @@
 //! Fault injection for the simulated web: a rule names a site and a path prefix and what goes
 //! wrong there (429 with Retry-After, 503, a slow or endless body, garbled bytes, a huge body,
-//! a redirect loop). Rules can fire a limited number of times so tests can check recovery.
+//! a redirect loop, a replaced response such as a robots.txt that disallows everything). Rules
+//! can fire a limited number of times so tests can check recovery.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -39,6 +40,15 @@ pub enum Fault {
     },
     /// A redirect to itself with a counter, forever.
     RedirectLoop,
+    /// This status and body (`text/plain; charset=utf-8`) instead of the real response; e.g.
+    /// on `/robots.txt`, `User-agent: *\nDisallow: /` ("robots.txt disallow"). A status that
+    /// is not a valid HTTP status code is served as 500.
+    Replace {
+        /// HTTP status.
+        status: u16,
+        /// Body.
+        body: String,
+    },
 }
 
 /// One rule: on `site`, for paths starting with `path`, `fault` happens `times` times
@@ -130,6 +140,12 @@ async fn apply(rules: &[FaultRule], req: Request, next: Next) -> Response {
             r
         }
         Fault::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response(),
+        Fault::Replace { status, body } => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body.clone(),
+        )
+            .into_response(),
         Fault::Huge { bytes } => {
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let n = bytes.div_ceil(chunk.len());

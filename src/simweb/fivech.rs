@@ -6,8 +6,8 @@
 //! turn a line into `あぼーん<>あぼーん<>…` so the dat shrinks. Also a few helpers shared with
 //! the したらば board (dates, bodies, conditional GET).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
+use super::sitekit::{BoardState, BoardThread, Life, board_mail, board_name, thread_routes};
 use super::{SimPost, SimSite};
 
 /// Thread titles by slot; `{}` is the part number. Some name `watchlists/example.toml` targets.
@@ -129,55 +130,41 @@ pub(crate) async fn robots() -> &'static str {
     "User-agent: *\nDisallow:\n"
 }
 
-/// Where a thread is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Life {
-    Open,
-    Full,
-    Dropped,
-}
-
-struct Thread {
-    key: u64,
-    slot: usize,
-    title: String,
+/// A thread's dat: its lines, their cp932 bytes and a version for its ETag.
+#[derive(Default)]
+struct Dat {
     lines: Vec<String>,
     dat: Vec<u8>,
-    modified: SystemTime,
     version: u64,
-    life: Life,
 }
 
-impl Thread {
+impl Dat {
     fn push(&mut self, line: String) {
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&line);
         self.dat.extend_from_slice(&bytes);
         self.dat.push(b'\n');
         self.lines.push(line);
-        self.touch();
+        self.version += 1;
+    }
+}
+
+type Thread = BoardThread<Dat>;
+type Board = BoardState<Dat>;
+
+impl Thread {
+    fn push(&mut self, line: String) {
+        self.data.push(line);
+        self.modified = SystemTime::now();
     }
 
     fn touch(&mut self) {
-        self.version += 1;
+        self.data.version += 1;
         self.modified = SystemTime::now();
     }
 
     fn etag(&self) -> String {
-        format!("\"{}-{}\"", self.key, self.version)
+        format!("\"{}-{}\"", self.key, self.data.version)
     }
-}
-
-#[derive(Default)]
-struct Board {
-    threads: Vec<Thread>,
-    current: HashMap<usize, usize>,
-    parts: HashMap<usize, u32>,
-    seqs: HashMap<u64, (usize, usize)>,
-    next_key: u64,
-    version: u64,
-    modified: Option<SystemTime>,
-    dat_forbidden: bool,
-    log: Vec<String>,
 }
 
 /// The simulated 5ch board (`/<board>/subject.txt`, `/<board>/dat/<key>.dat`, `kako/`,
@@ -185,6 +172,7 @@ struct Board {
 pub struct SimFiveCh {
     board: String,
     limit: usize,
+    dat_forbidden: AtomicBool,
     state: Mutex<Board>,
 }
 
@@ -197,16 +185,11 @@ impl Default for SimFiveCh {
 impl SimFiveCh {
     /// A board named `board` whose threads fill at 1000 posts.
     pub fn new(board: &str) -> Self {
-        let next_key = u64::try_from(Utc::now().timestamp())
-            .unwrap_or(1_700_000_000)
-            .saturating_sub(86_400);
         SimFiveCh {
             board: board.to_string(),
             limit: 1000,
-            state: Mutex::new(Board {
-                next_key,
-                ..Board::default()
-            }),
+            dat_forbidden: AtomicBool::new(false),
+            state: Mutex::new(Board::new(86_400)),
         }
     }
 
@@ -222,15 +205,12 @@ impl SimFiveCh {
 
     /// The thread key and post number of an arrival.
     pub fn locate(&self, seq: u64) -> Option<(String, u64)> {
-        let b = self.lock();
-        let &(t, line) = b.seqs.get(&seq)?;
-        Some((b.threads[t].key.to_string(), line as u64 + 1))
+        self.lock().locate(seq)
     }
 
     /// Key of the thread now taking posts in `slot`.
     pub fn thread_key(&self, slot: usize) -> Option<String> {
-        let b = self.lock();
-        b.current.get(&slot).map(|&t| b.threads[t].key.to_string())
+        self.lock().thread_key(slot)
     }
 
     /// Bytes of a thread's dat.
@@ -239,23 +219,18 @@ impl SimFiveCh {
             .threads
             .iter()
             .find(|t| t.key.to_string() == key)
-            .map(|t| t.dat.len())
+            .map(|t| t.data.dat.len())
     }
 
     /// Sends the thread now in `slot` to dat落ち (gone from subject.txt, dat → 302 to kako);
     /// the slot's next post starts a new part. Returns its key.
     pub fn dat_ochi(&self, slot: usize) -> Option<String> {
-        let mut b = self.lock();
-        let t = b.current.remove(&slot)?;
-        b.threads[t].life = Life::Dropped;
-        b.version += 1;
-        b.modified = Some(SystemTime::now());
-        Some(b.threads[t].key.to_string())
+        self.lock().retire(slot)
     }
 
     /// Makes every dat answer 403 (read.cgi still works).
     pub fn set_dat_forbidden(&self, forbidden: bool) {
-        self.lock().dat_forbidden = forbidden;
+        self.dat_forbidden.store(forbidden, Ordering::SeqCst);
     }
 
     /// Requests served so far: `"<path> <range or -> <status>"`.
@@ -263,33 +238,14 @@ impl SimFiveCh {
         self.lock().log.clone()
     }
 
-    fn new_thread(&self, b: &mut Board, slot: usize, at: DateTime<Utc>) -> usize {
-        let part = b.parts.entry(slot).or_insert(2);
-        *part += 1;
-        let title = TITLES[slot % TITLES.len()].replace("{}", &part.to_string());
-        let key = b.next_key;
-        b.next_key += 1;
-        let mut t = Thread {
-            key,
-            slot,
-            title,
-            lines: Vec::new(),
-            dat: Vec::new(),
-            modified: SystemTime::now(),
-            version: 0,
-            life: Life::Open,
-        };
-        let first = format!(
+    /// The first line of a new thread in `slot`.
+    fn first_line(slot: usize, title: &str, at: DateTime<Utc>) -> String {
+        format!(
             "名無しさん@お腹いっぱい。<><>{} ID:Sure{slot:04}<> !extend:checked:vvvvv:1000:512 <br> {} のスレです <br> 荒らしはスルーで <br> VIPQ2_EXTDAT: checked:vvvvv:1000:512:: EXT was configured <>{}",
             board_date(at, true),
-            t.title.replace('&', "&amp;"),
-            t.title.replace('&', "&amp;")
-        );
-        t.push(first);
-        b.threads.push(t);
-        let idx = b.threads.len() - 1;
-        b.current.insert(slot, idx);
-        idx
+            title.replace('&', "&amp;"),
+            title.replace('&', "&amp;")
+        )
     }
 
     fn log(&self, b: &mut Board, path: String, headers: &HeaderMap, status: StatusCode) {
@@ -302,8 +258,7 @@ impl SimFiveCh {
 
     fn subject(&self, headers: &HeaderMap) -> Response {
         let mut b = self.lock();
-        let modified = b.modified.unwrap_or(SystemTime::UNIX_EPOCH);
-        let etag = format!("\"s{}\"", b.version);
+        let (etag, modified) = b.subject_validators();
         let path = format!("/{}/subject.txt", self.board);
         if not_modified(headers, &etag, modified) {
             self.log(&mut b, path, headers, StatusCode::NOT_MODIFIED);
@@ -315,19 +270,13 @@ impl SimFiveCh {
                 modified,
             );
         }
-        let mut listed: Vec<&Thread> = b
-            .threads
-            .iter()
-            .filter(|t| t.life != Life::Dropped)
-            .collect();
-        listed.sort_by(|x, y| y.modified.cmp(&x.modified).then(y.key.cmp(&x.key)));
         let mut text = String::from("9245000000.dat<>★5ちゃんねるからのお知らせ (1)\n");
-        for t in listed {
+        for t in b.listed() {
             text.push_str(&format!(
                 "{}.dat<>{} ({})\n",
                 t.key,
                 t.title.replace('&', "&amp;"),
-                t.lines.len()
+                t.data.lines.len()
             ));
         }
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
@@ -344,13 +293,13 @@ impl SimFiveCh {
             .and_then(|k| k.parse::<u64>().ok());
         let found = key.and_then(|k| b.threads.iter().position(|t| t.key == k));
         let resp = match found {
-            _ if b.dat_forbidden => (
+            _ if self.dat_forbidden.load(Ordering::SeqCst) => (
                 StatusCode::FORBIDDEN,
                 "<html><body>403 Forbidden</body></html>",
             )
                 .into_response(),
             None => (StatusCode::NOT_FOUND, "not found").into_response(),
-            Some(i) if b.threads[i].life == Life::Dropped => {
+            Some(i) if b.threads[i].life == Life::Gone => {
                 let k = b.threads[i].key.to_string();
                 let loc = format!(
                     "/{}/{}",
@@ -377,11 +326,11 @@ impl SimFiveCh {
         let found = b
             .threads
             .iter()
-            .find(|t| Some(t.key) == key && t.life == Life::Dropped);
+            .find(|t| Some(t.key) == key && t.life == Life::Gone);
         let resp = match found {
             Some(t) => text_response(
                 StatusCode::OK,
-                t.dat.clone(),
+                t.data.dat.clone(),
                 "Shift_JIS",
                 &t.etag(),
                 t.modified,
@@ -404,7 +353,7 @@ impl SimFiveCh {
             self.log(&mut b, path, headers, StatusCode::NOT_FOUND);
             return (StatusCode::NOT_FOUND, "ERROR: スレッドが見つかりません").into_response();
         };
-        let n = t.lines.len();
+        let n = t.data.lines.len();
         let (from, to) = parse_range(range, n);
         let esc = |s: &str| {
             s.replace('&', "&amp;")
@@ -415,7 +364,7 @@ impl SimFiveCh {
             "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"Shift_JIS\"><title>{0}</title></head><body><h1 class=\"title\">{0}</h1><div class=\"thread\">\n",
             esc(&t.title)
         );
-        for (i, line) in t.lines.iter().enumerate() {
+        for (i, line) in t.data.lines.iter().enumerate() {
             let num = i + 1;
             if num != 1 && (num < from || num > to) {
                 continue;
@@ -478,11 +427,11 @@ fn ranged(t: &Thread, headers: &HeaderMap) -> Response {
         .and_then(|v| v.strip_prefix("bytes="))
         .and_then(|v| v.strip_suffix('-'))
         .and_then(|v| v.parse::<usize>().ok());
-    let len = t.dat.len();
+    let len = t.data.dat.len();
     let mut r = match from {
         None => text_response(
             StatusCode::OK,
-            t.dat.clone(),
+            t.data.dat.clone(),
             "Shift_JIS",
             &etag,
             t.modified,
@@ -497,7 +446,7 @@ fn ranged(t: &Thread, headers: &HeaderMap) -> Response {
         Some(f) => {
             let mut r = text_response(
                 StatusCode::PARTIAL_CONTENT,
-                t.dat[f..].to_vec(),
+                t.data.dat[f..].to_vec(),
                 "Shift_JIS",
                 &etag,
                 t.modified,
@@ -519,7 +468,7 @@ impl SimSite for SimFiveCh {
     }
 
     fn router(self: Arc<Self>) -> Router {
-        Router::new()
+        let router = Router::new()
             .route("/robots.txt", get(robots))
             .route(
                 "/{board}/subject.txt",
@@ -540,96 +489,61 @@ impl SimSite for SimFiveCh {
                      Path((_x, _a, _b, file)): Path<(String, String, String, String)>,
                      h: HeaderMap| async move { s.kako(&file, &h) },
                 ),
-            )
-            .route(
-                "/test/read.cgi/{board}/{key}",
-                get(
-                    |State(s): State<Arc<Self>>,
-                     Path((_b, key)): Path<(String, String)>,
-                     h: HeaderMap| async move { s.read_cgi(&key, "", &h) },
-                ),
-            )
-            .route(
-                "/test/read.cgi/{board}/{key}/",
-                get(
-                    |State(s): State<Arc<Self>>,
-                     Path((_b, key)): Path<(String, String)>,
-                     h: HeaderMap| async move { s.read_cgi(&key, "", &h) },
-                ),
-            )
-            .route(
-                "/test/read.cgi/{board}/{key}/{range}",
-                get(
-                    |State(s): State<Arc<Self>>,
-                     Path((_b, key, range)): Path<(String, String, String)>,
-                     h: HeaderMap| async move { s.read_cgi(&key, &range, &h) },
-                ),
-            )
-            .with_state(self)
+            );
+        thread_routes(
+            router,
+            "/test/read.cgi/{board}/{key}",
+            |s, key, range, h| s.read_cgi(key, range, h),
+        )
+        .with_state(self)
     }
 
     fn add_post(&self, post: &SimPost) {
         let mut b = self.lock();
         let slot = post.thread;
-        let idx = match b.current.get(&slot) {
-            Some(&i) if b.threads[i].life == Life::Open => i,
-            _ => self.new_thread(&mut b, slot, post.at),
-        };
+        let idx = b.open_thread(slot, 0, |title| {
+            let mut dat = Dat::default();
+            dat.push(Self::first_line(slot, title, post.at));
+            dat
+        });
         let key = b.threads[idx].key;
-        let num = b.threads[idx].lines.len() + 1;
-        let mail = if post.seq.is_multiple_of(3) {
-            "sage"
-        } else {
-            ""
-        };
+        let num = b.threads[idx].data.lines.len() + 1;
         let body = body_html(
             &post.text,
             &format!("../test/read.cgi/{}/{key}", self.board),
         );
-        let name = post
-            .author
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        b.threads[idx].push(format!(
-            "{name}<>{mail}<>{} ID:{}<>{body}<>",
+        let t = &mut b.threads[idx];
+        t.push(format!(
+            "{}<>{}<>{} ID:{}<>{body}<>",
+            board_name(&post.author),
+            board_mail(post.seq),
             board_date(post.at, true),
             post.author_id
         ));
-        b.seqs.insert(post.seq, (idx, num - 1));
-        if b.threads[idx].lines.len() >= self.limit {
-            b.threads[idx].life = Life::Full;
+        if t.data.lines.len() >= self.limit {
+            t.life = Life::Full;
             let over = format!("Over {} Thread", self.limit);
-            b.threads[idx].push(format!("１００１<><>{over}<> このスレッドは{}を超えました。 <br> 新しいスレッドを立ててください。 <>", self.limit));
+            t.push(format!("１００１<><>{over}<> このスレッドは{}を超えました。 <br> 新しいスレッドを立ててください。 <>", self.limit));
         }
         // A full thread drops once its successor in the same slot has 10 posts.
-        if b.threads[idx].life == Life::Open && b.threads[idx].lines.len() >= 10 {
-            for t in b
-                .threads
-                .iter_mut()
-                .filter(|t| t.slot == slot && t.life == Life::Full)
-            {
-                t.life = Life::Dropped;
-            }
-        }
-        b.version += 1;
-        b.modified = Some(SystemTime::now());
+        let len = t.data.lines.len();
+        b.posted(post.seq, idx, num as u64, len);
     }
 
     fn delete_post(&self, seq: u64) -> bool {
         let mut b = self.lock();
-        let Some(&(t, line)) = b.seqs.get(&seq) else {
+        let Some((t, n)) = b.seq(seq) else {
             return false;
         };
         let th = &mut b.threads[t];
-        th.lines[line] = "あぼーん<>あぼーん<>あぼーん<>あぼーん<>".to_string();
+        th.data.lines[n as usize - 1] = "あぼーん<>あぼーん<>あぼーん<>あぼーん<>".to_string();
         let mut dat = Vec::new();
-        for l in &th.lines {
+        for l in &th.data.lines {
             let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(l);
             dat.extend_from_slice(&bytes);
             dat.push(b'\n');
         }
-        th.dat = dat;
+        th.data.dat = dat;
         th.touch();
         true
     }

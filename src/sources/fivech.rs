@@ -27,6 +27,9 @@
 //!   cut-short body) gets `len = 0`, so the next poll reads it whole instead of trusting it.
 //! - Post keys use the configured host (`5ch:egg.5ch.net/software/<key>/<n>`): the same thread
 //!   watched through `5ch.net` and `5ch.io` gives two keys.
+//!
+//! The poll loop (subject.txt, per-thread jobs, vanished threads, validators) is shared with
+//! したらば in `sources/board.rs`; this file reads one thread.
 
 pub mod board;
 pub mod parse;
@@ -34,27 +37,25 @@ pub mod readcgi;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::SourceConfig;
 use crate::fetch::{FetchRequest, FetchResponse, Validators};
 use crate::model::Post;
-use crate::sources::{
-    Capture, CursorUpdate, PollContext, PollOutput, Source, SourceError, source_id,
+use crate::sources::board::{
+    self as shared, Board, BoardCursor, Job, Origin, Parsed, note_replaced,
 };
+use crate::sources::{PollContext, PollOutput, Source, SourceError, source_id};
 pub use board::FirstPoll;
-use parse::{DatAction, DatLine, decide};
+use parse::{DatAction, DatLine, SubjectEntry, decide};
+pub use shared::SUBJECT_CURSOR;
 
 /// User-Agent sent to 5ch (dat readers identify as Monazilla).
 pub const USER_AGENT: &str = concat!("Monazilla/1.00 mimamori/", env!("CARGO_PKG_VERSION"));
-
-/// Cursor key of the `subject.txt` validators.
-pub const SUBJECT_CURSOR: &str = "subject";
 
 /// Per-thread cursor (stored as JSON under the thread key).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,30 +101,6 @@ pub struct FiveCh {
     first_poll: FirstPoll,
 }
 
-/// One post before it becomes a [`Post`].
-struct Parsed {
-    number: u64,
-    name: String,
-    date_raw: String,
-    date: Option<DateTime<FixedOffset>>,
-    author_id: Option<String>,
-    body_html: String,
-}
-
-/// One thread to read this poll.
-pub(crate) struct Job<'k, C = ThreadCursor> {
-    /// Thread key.
-    pub(crate) key: &'k str,
-    /// Its cursor before the read.
-    pub(crate) cursor: C,
-    /// Count listed in subject.txt (0 when no longer listed).
-    pub(crate) listed: u64,
-    /// On the first poll: return only posts from this time on.
-    pub(crate) since: Option<DateTime<Utc>>,
-    /// No longer in subject.txt: close it after this last read.
-    pub(crate) vanished: bool,
-}
-
 /// What reading one thread produced.
 struct ThreadRead {
     posts: Vec<Parsed>,
@@ -134,12 +111,8 @@ struct ThreadRead {
 impl FiveCh {
     /// Builds the source from its `[[source]]` table (`url` must name a board).
     pub fn new(cfg: &SourceConfig) -> Result<Self, SourceError> {
-        let bad = |message: String| SourceError::Config {
-            origin: cfg.origin.clone(),
-            message,
-        };
-        let url = Url::parse(&cfg.url).map_err(|e| bad(format!("url: {e}")))?;
-        let host = authority(&url).ok_or_else(|| bad(format!("url: {} has no host", cfg.url)))?;
+        let bad = |message: String| shared::config_error(cfg, message);
+        let (url, host) = shared::configured_url(cfg)?;
         let board = url
             .path_segments()
             .and_then(|mut s| s.rfind(|p| !p.is_empty()))
@@ -162,11 +135,7 @@ impl FiveCh {
     }
 
     fn url(&self, path: &str) -> Result<Url, SourceError> {
-        let s = format!("{}://{}/{path}", self.scheme, self.host);
-        Url::parse(&s).map_err(|e| SourceError::Parse {
-            url: s,
-            message: e.to_string(),
-        })
+        shared::site_url(&self.scheme, &self.host, path)
     }
 
     fn request(&self, url: Url) -> FetchRequest {
@@ -174,23 +143,6 @@ impl FiveCh {
             .with_encoding(encoding_rs::SHIFT_JIS)
             .with_header("user-agent", USER_AGENT)
             .without_redirects()
-    }
-
-    async fn fetch(
-        &self,
-        ctx: &PollContext<'_>,
-        out: &mut PollOutput,
-        req: FetchRequest,
-    ) -> Result<FetchResponse, String> {
-        let url = req.url.to_string();
-        out.requests += 1;
-        match ctx.fetcher.fetch(req).await {
-            Ok(r) => {
-                out.bytes += r.body.len() as u64;
-                Ok(r)
-            }
-            Err(e) => Err(format!("{url}: {e}")),
-        }
     }
 
     /// Reads one thread from its cursor; updates `cur`; `Err` is a note (the cursor is
@@ -201,6 +153,7 @@ impl FiveCh {
         out: &mut PollOutput,
         key: &str,
         cur: &mut ThreadCursor,
+        still_listed: bool,
     ) -> Result<Option<ThreadRead>, String> {
         if cur.html {
             return self.read_html(ctx, out, key, cur).await;
@@ -215,14 +168,14 @@ impl FiveCh {
                 .with_range_from(cur.len - 1)
                 .with_validators(cur.validators());
         }
-        let mut resp = self.fetch(ctx, out, req).await?;
+        let mut resp = shared::fetch(ctx, out, req).await?;
         let mut action = decide(ranged, resp.status, &resp.body);
         if action == DatAction::RefetchWhole {
             out.notes.push(format!(
                 "{key}: dat changed size (HTTP {}); refetched whole",
                 resp.status
             ));
-            resp = self.fetch(ctx, out, self.request(dat.clone())).await?;
+            resp = shared::fetch(ctx, out, self.request(dat.clone())).await?;
             action = decide(false, resp.status, &resp.body);
         }
         match action {
@@ -245,7 +198,10 @@ impl FiveCh {
                 read.posts.retain(|p| p.number > old);
                 Ok(Some(read))
             }
-            DatAction::Gone => self.read_kako(ctx, out, key, cur, resp.status).await,
+            DatAction::Gone => {
+                self.read_kako(ctx, out, key, cur, resp.status, still_listed)
+                    .await
+            }
             DatAction::UseReadCgi => {
                 out.notes.push(format!(
                     "{key}: dat not readable (HTTP {}); reading read.cgi instead",
@@ -305,11 +261,7 @@ impl FiveCh {
         let v = resp.validators();
         cur.etag = v.etag;
         cur.last_modified = v.last_modified;
-        if replaced > 0 {
-            out.notes.push(format!(
-                "{key}: {replaced} undecodable byte sequence(s) replaced with U+FFFD"
-            ));
-        }
+        note_replaced(out, key, replaced);
         for m in malformed {
             out.notes.push(format!("{key}: line {m}; skipped"));
         }
@@ -320,6 +272,9 @@ impl FiveCh {
         }
     }
 
+    /// dat落ち: reads the dat from `kako/` once. A thread that `subject.txt` still lists is
+    /// not gone (a redirect or 404 there is a glitch of the server): unless kako has it, that
+    /// is an error and the cursor is kept, so later posts are not lost.
     async fn read_kako(
         &self,
         ctx: &PollContext<'_>,
@@ -327,14 +282,20 @@ impl FiveCh {
         key: &str,
         cur: &mut ThreadCursor,
         status: u16,
+        still_listed: bool,
     ) -> Result<Option<ThreadRead>, String> {
-        cur.closed = true;
         let url = self
             .url(&format!("{}/{}", self.board, parse::kako_path(key)))
             .map_err(|e| e.to_string())?;
-        let resp = match self.fetch(ctx, out, self.request(url.clone())).await {
+        let resp = match shared::fetch(ctx, out, self.request(url.clone())).await {
             Ok(r) => r,
+            Err(e) if still_listed => {
+                return Err(format!(
+                    "{key}: dat answered HTTP {status} but the thread is still listed; kako failed: {e}; will retry"
+                ));
+            }
             Err(e) => {
+                cur.closed = true;
                 out.notes.push(format!(
                     "{key}: dat落ち (HTTP {status}); kako failed: {e}; closed"
                 ));
@@ -342,12 +303,20 @@ impl FiveCh {
             }
         };
         if decide(false, resp.status, &resp.body) != DatAction::Replace {
+            if still_listed {
+                return Err(format!(
+                    "{key}: dat answered HTTP {status} but the thread is still listed and not in kako (HTTP {}); will retry",
+                    resp.status
+                ));
+            }
+            cur.closed = true;
             out.notes.push(format!(
                 "{key}: dat落ち (HTTP {status}); not in kako (HTTP {}); closed",
                 resp.status
             ));
             return Ok(None);
         }
+        cur.closed = true;
         out.notes.push(format!(
             "{key}: dat落ち (HTTP {status}); read from {url}; closed"
         ));
@@ -375,7 +344,7 @@ impl FiveCh {
         let url = self
             .url(&format!("test/read.cgi/{}/{key}/{range}", self.board))
             .map_err(|e| e.to_string())?;
-        let resp = self.fetch(ctx, out, self.request(url.clone())).await?;
+        let resp = shared::fetch(ctx, out, self.request(url.clone())).await?;
         match resp.status {
             200 => {}
             301 | 302 | 303 | 307 | 308 | 404 | 410 => {
@@ -389,12 +358,7 @@ impl FiveCh {
             s => return Err(format!("{url}: unexpected HTTP {s}")),
         }
         let text = resp.text();
-        if text.replaced > 0 {
-            out.notes.push(format!(
-                "{key}: {} undecodable byte sequence(s) replaced with U+FFFD",
-                text.replaced
-            ));
-        }
+        note_replaced(out, key, text.replaced);
         let page = readcgi::parse_read_cgi(&text.text);
         if page.skipped > 0 {
             out.notes.push(format!(
@@ -430,70 +394,99 @@ impl FiveCh {
     }
 
     fn to_post(&self, key: &str, title: &str, p: Parsed, resp: &FetchResponse) -> Post {
-        Post {
-            key: format!("5ch:{}/{}/{key}/{}", self.host, self.board, p.number),
-            source_kind: "5ch".to_string(),
-            source_id: self.id.clone(),
-            source_url: resp.url.to_string(),
-            url: format!(
-                "{}://{}/test/read.cgi/{}/{key}/{}",
-                self.scheme, self.host, self.board, p.number
-            ),
-            thread_title: Some(title.to_string()).filter(|t| !t.is_empty()),
-            number: Some(p.number),
-            author_name: Some(p.name).filter(|n| !n.is_empty()),
-            author_id: p.author_id,
-            posted_at_raw: Some(p.date_raw).filter(|d| !d.is_empty()),
-            posted_at: p.date,
-            body: board::body_to_text(&p.body_html),
-            body_html: Some(p.body_html),
-            fetched_at: resp.fetched_at,
+        let origin = Origin {
+            kind: "5ch",
+            source_id: &self.id,
+            title,
+        };
+        let (host, board, n) = (&self.host, &self.board, p.number);
+        p.into_post(
+            &origin,
+            format!("5ch:{host}/{board}/{key}/{n}"),
+            format!("{}://{host}/test/read.cgi/{board}/{key}/{n}", self.scheme),
+            resp,
+        )
+    }
+}
+
+impl BoardCursor for ThreadCursor {
+    fn is_current(&self, listed: u64) -> bool {
+        self.closed || listed <= self.count
+    }
+
+    fn fresh(entry: &SubjectEntry, skip: bool) -> Self {
+        ThreadCursor {
+            count: if skip { entry.count } else { 0 },
+            title: entry.title.clone(),
+            ..ThreadCursor::default()
         }
     }
 
-    /// Reads one thread and records its posts, capture and cursor; false if it failed (the
-    /// cursor is then kept). A `vanished` thread (no longer in subject.txt) is closed either way.
-    async fn poll_thread(&self, ctx: &PollContext<'_>, out: &mut PollOutput, job: Job<'_>) -> bool {
-        let Job {
-            key,
-            cursor: before,
-            listed,
-            since,
-            vanished,
-        } = job;
-        let mut cur = before.clone();
-        let ok = match self.read_thread(ctx, out, key, &mut cur).await {
-            Err(note) => {
-                out.notes.push(note);
-                cur = before.clone();
-                false
+    fn unlisted(&self) -> Option<u64> {
+        (!(self.closed || self.len == 0 && !self.html)).then_some(0)
+    }
+
+    fn close(&mut self) -> bool {
+        !std::mem::replace(&mut self.closed, true)
+    }
+}
+
+impl Board for FiveCh {
+    type Cursor = ThreadCursor;
+
+    fn subject_url(&self) -> Result<Url, SourceError> {
+        self.url(&format!("{}/subject.txt", self.board))
+    }
+
+    fn request(&self, url: Url) -> FetchRequest {
+        FiveCh::request(self, url)
+    }
+
+    fn subject_status(&self, resp: &FetchResponse) -> String {
+        match resp.header("location") {
+            Some(to) => format!(
+                "HTTP {}: the board moved to {to}; update the url",
+                resp.status
+            ),
+            None => shared::subject_status_message(resp.status),
+        }
+    }
+
+    fn parse_subject(
+        &self,
+        text: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> (Vec<SubjectEntry>, Vec<String>) {
+        parse::parse_subject(text, now.timestamp())
+    }
+
+    /// Reads the thread and records its posts; a dat that yields fewer lines than
+    /// subject.txt lists is read whole next time.
+    async fn read(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        job: &Job<'_, ThreadCursor>,
+        cur: &mut ThreadCursor,
+    ) -> Result<(), String> {
+        let key = job.key;
+        if let Some(read) = self.read_thread(ctx, out, key, cur, !job.vanished).await? {
+            if let Some(t) = read.title.filter(|t| !t.is_empty()) {
+                cur.title = t;
             }
-            Ok(None) => true,
-            Ok(Some(read)) => {
-                if let Some(t) = read.title.filter(|t| !t.is_empty()) {
-                    cur.title = t;
-                }
-                let posts: Vec<Post> = read
-                    .posts
-                    .into_iter()
-                    .filter(|p| match (since, p.date) {
-                        (Some(since), Some(d)) => d >= since,
-                        _ => true,
-                    })
-                    .map(|p| self.to_post(key, &cur.title, p, &read.response))
-                    .collect();
-                if !posts.is_empty() {
-                    let post_keys = posts.iter().map(|p| p.key.clone()).collect();
-                    out.captures.push(Capture {
-                        response: read.response,
-                        post_keys,
-                    });
-                    out.posts.extend(posts);
-                }
-                true
-            }
-        };
-        if ok && !cur.html && cur.len > 0 && cur.count < listed && cur != before {
+            let posts: Vec<Post> = read
+                .posts
+                .into_iter()
+                .filter(|p| match (job.since, p.date) {
+                    (Some(since), Some(d)) => d >= since,
+                    _ => true,
+                })
+                .map(|p| self.to_post(key, &cur.title, p, &read.response))
+                .collect();
+            shared::record(out, read.response, posts);
+        }
+        let listed = job.listed;
+        if !cur.html && cur.len > 0 && cur.count < listed && *cur != job.cursor {
             // Fewer lines than subject.txt lists: newlines were lost (garbled bytes) or the
             // dat was cut short; read it whole next time rather than trust this length.
             out.notes.push(format!(
@@ -502,28 +495,8 @@ impl FiveCh {
             ));
             cur.len = 0;
         }
-        if vanished && !cur.closed {
-            cur.closed = true;
-            out.notes
-                .push(format!("{key}: no longer in subject.txt; closed"));
-        }
-        if cur != before {
-            out.cursor_updates.push(CursorUpdate {
-                key: key.to_string(),
-                value: serde_json::to_value(&cur).ok(),
-            });
-        }
-        ok
+        Ok(())
     }
-}
-
-/// `host` or `host:port` of a URL.
-pub(crate) fn authority(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    })
 }
 
 /// The charset of a response: its Content-Type's, else the request's default.
@@ -535,22 +508,6 @@ pub(crate) fn encoding_of(resp: &FetchResponse) -> &'static encoding_rs::Encodin
         })
         .and_then(|c| encoding_rs::Encoding::for_label(c.trim_matches('"').as_bytes()))
         .unwrap_or(resp.default_encoding)
-}
-
-/// Reads a cursor, noting (and ignoring) one that does not parse.
-pub(crate) fn load_cursor<T: serde::de::DeserializeOwned>(
-    ctx: &PollContext<'_>,
-    key: &str,
-    notes: &mut Vec<String>,
-) -> Option<T> {
-    let v = ctx.cursors.get(key)?;
-    match serde_json::from_value(v.clone()) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            notes.push(format!("cursor {key}: unreadable ({e}); starting it over"));
-            None
-        }
-    }
 }
 
 #[async_trait::async_trait]
@@ -568,141 +525,6 @@ impl Source for FiveCh {
     }
 
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
-        let mut out = PollOutput::default();
-        let subject_cursor: Option<Validators> = load_cursor(ctx, SUBJECT_CURSOR, &mut out.notes);
-        let first = subject_cursor.is_none();
-        let url = self.url(&format!("{}/subject.txt", self.board))?;
-        let req = self
-            .request(url.clone())
-            .with_validators(subject_cursor.unwrap_or_default());
-        out.requests += 1;
-        let resp = ctx.fetcher.fetch(req).await?;
-        out.bytes += resp.body.len() as u64;
-        match resp.status {
-            304 => return Ok(out),
-            200 => {}
-            s => {
-                let message = match resp.header("location") {
-                    Some(to) => format!("HTTP {s}: the board moved to {to}; update the url"),
-                    None => format!(
-                        "HTTP {s} for subject.txt (expected 200 or 304); check the board url"
-                    ),
-                };
-                return Err(SourceError::Parse {
-                    url: url.to_string(),
-                    message,
-                });
-            }
-        }
-        let text = resp.text();
-        if text.replaced > 0 {
-            out.notes.push(format!(
-                "subject.txt: {} undecodable byte sequence(s) replaced with U+FFFD",
-                text.replaced
-            ));
-        }
-        let (entries, notes) = parse::parse_subject(&text.text, ctx.now.timestamp());
-        out.notes.extend(notes);
-        let since = first.then(|| {
-            ctx.now
-                - chrono::Duration::hours(
-                    i64::try_from(self.first_poll.hours).unwrap_or(i64::MAX / 7200),
-                )
-        });
-        let mut budget = self.first_poll.threads;
-        let mut all_ok = true;
-        for e in &entries {
-            let cur: Option<ThreadCursor> = load_cursor(ctx, &e.key, &mut out.notes);
-            match cur {
-                Some(c) if c.closed || e.count <= c.count => {}
-                Some(c) => {
-                    all_ok &= self
-                        .poll_thread(
-                            ctx,
-                            &mut out,
-                            Job {
-                                key: &e.key,
-                                cursor: c,
-                                listed: e.count,
-                                since: None,
-                                vanished: false,
-                            },
-                        )
-                        .await
-                }
-                None if first && budget == 0 => {
-                    let c = ThreadCursor {
-                        count: e.count,
-                        title: e.title.clone(),
-                        ..ThreadCursor::default()
-                    };
-                    out.cursor_updates.push(CursorUpdate {
-                        key: e.key.clone(),
-                        value: serde_json::to_value(&c).ok(),
-                    });
-                }
-                None => {
-                    budget = budget.saturating_sub(1);
-                    let c = ThreadCursor {
-                        title: e.title.clone(),
-                        ..ThreadCursor::default()
-                    };
-                    all_ok &= self
-                        .poll_thread(
-                            ctx,
-                            &mut out,
-                            Job {
-                                key: &e.key,
-                                cursor: c,
-                                listed: e.count,
-                                since,
-                                vanished: false,
-                            },
-                        )
-                        .await;
-                }
-            }
-        }
-        if entries.is_empty() && ctx.cursors.len() > 1 {
-            out.notes
-                .push("subject.txt lists no thread; keeping every thread cursor".to_string());
-        } else {
-            let listed: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-            for key in ctx
-                .cursors
-                .keys()
-                .filter(|k| *k != SUBJECT_CURSOR && !listed.contains(k.as_str()))
-            {
-                let Some(c) = load_cursor::<ThreadCursor>(ctx, key, &mut out.notes) else {
-                    continue;
-                };
-                if c.closed || c.len == 0 && !c.html {
-                    out.cursor_updates.push(CursorUpdate {
-                        key: key.clone(),
-                        value: None,
-                    });
-                } else {
-                    self.poll_thread(
-                        ctx,
-                        &mut out,
-                        Job {
-                            key,
-                            cursor: c,
-                            listed: 0,
-                            since: None,
-                            vanished: true,
-                        },
-                    )
-                    .await;
-                }
-            }
-        }
-        if all_ok {
-            out.cursor_updates.push(CursorUpdate {
-                key: SUBJECT_CURSOR.to_string(),
-                value: serde_json::to_value(resp.validators()).ok(),
-            });
-        }
-        Ok(out)
+        shared::poll(self, self.first_poll, ctx).await
     }
 }

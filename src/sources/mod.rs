@@ -8,6 +8,7 @@
 //! cursor, and the seen-key table drops what was already processed.
 
 pub mod bluesky;
+mod board;
 pub mod fivech;
 pub mod html;
 pub mod mastodon;

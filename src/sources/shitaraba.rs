@@ -8,9 +8,9 @@
 //! `ERROR: STORAGE IN` header (moved to the archive) or `… NOT FOUND` closes the thread.
 //!
 //! The first poll follows [`FirstPoll`] like 5ch; a thread that leaves `subject.txt` gets one
-//! last read, is closed, and its cursor is deleted on the next poll.
+//! last read, is closed, and its cursor is deleted on the next poll (the loop shared with 5ch
+//! in `sources/board.rs`).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -18,26 +18,19 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::SourceConfig;
-use crate::fetch::{FetchRequest, FetchResponse, Validators};
+use crate::fetch::{FetchRequest, FetchResponse};
 use crate::model::Post;
+use crate::sources::board::{
+    self as shared, Board, BoardCursor, Job, Origin, Parsed, note_replaced,
+};
 use crate::sources::fivech::board::{
     self, FirstPoll, name_text, parse_date, split_title_count, trip,
 };
-use crate::sources::fivech::{Job, SUBJECT_CURSOR, authority, load_cursor};
-use crate::sources::{
-    Capture, CursorUpdate, PollContext, PollOutput, Source, SourceError, source_id,
-};
+use crate::sources::{PollContext, PollOutput, Source, SourceError, source_id};
 
-/// One thread listed in a したらば `subject.txt`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubjectEntry {
-    /// Thread key (digits).
-    pub key: String,
-    /// Title, entities decoded.
-    pub title: String,
-    /// Listed count (the last post number).
-    pub count: u64,
-}
+/// One thread listed in a したらば `subject.txt` (the same shape as 5ch's; `count` is the last
+/// post number).
+pub use crate::sources::fivech::parse::SubjectEntry;
 
 /// Parses a したらば `subject.txt`: `<key>.cgi,title(n)` lines; the repeated last line (and
 /// any other repeated key) is dropped; malformed lines are skipped with a note.
@@ -186,12 +179,8 @@ pub struct Shitaraba {
 impl Shitaraba {
     /// Builds the source from its `[[source]]` table (`url` must end in `/<category>/<number>/`).
     pub fn new(cfg: &SourceConfig) -> Result<Self, SourceError> {
-        let bad = |message: String| SourceError::Config {
-            origin: cfg.origin.clone(),
-            message,
-        };
-        let url = Url::parse(&cfg.url).map_err(|e| bad(format!("url: {e}")))?;
-        let host = authority(&url).ok_or_else(|| bad(format!("url: {} has no host", cfg.url)))?;
+        let bad = |message: String| shared::config_error(cfg, message);
+        let (url, host) = shared::configured_url(cfg)?;
         let segs: Vec<&str> = url
             .path_segments()
             .map(|s| s.filter(|p| !p.is_empty()).collect())
@@ -214,75 +203,30 @@ impl Shitaraba {
     }
 
     fn url(&self, path: &str) -> Result<Url, SourceError> {
-        let s = format!("{}://{}/{path}", self.scheme, self.host);
-        Url::parse(&s).map_err(|e| SourceError::Parse {
-            url: s,
-            message: e.to_string(),
-        })
+        shared::site_url(&self.scheme, &self.host, path)
     }
 
     fn to_post(&self, key: &str, title: &str, p: RawPost, resp: &FetchResponse) -> Post {
-        let (cat, no) = (&self.category, &self.number);
-        Post {
-            key: format!("shitaraba:{}/{cat}/{no}/{key}/{}", self.host, p.number),
-            source_kind: "shitaraba".to_string(),
-            source_id: self.id.clone(),
-            source_url: resp.url.to_string(),
-            url: format!(
-                "{}://{}/bbs/read.cgi/{cat}/{no}/{key}/{}",
-                self.scheme, self.host, p.number
-            ),
-            thread_title: Some(title.to_string()).filter(|t| !t.is_empty()),
-            number: Some(p.number),
-            author_name: Some(p.name).filter(|n| !n.is_empty()),
-            author_id: p.author_id,
-            posted_at_raw: Some(p.date_raw).filter(|d| !d.is_empty()),
-            posted_at: p.date,
-            body: board::body_to_text(&p.body_html),
-            body_html: Some(p.body_html),
-            fetched_at: resp.fetched_at,
-        }
-    }
-
-    /// Reads a thread from `last + 1`; records posts, capture and cursor. False if it failed
-    /// (the cursor is kept, except that a `vanished` thread is closed either way).
-    async fn poll_thread(
-        &self,
-        ctx: &PollContext<'_>,
-        out: &mut PollOutput,
-        job: Job<'_, ThreadCursor>,
-    ) -> bool {
-        let Job {
-            key,
-            cursor: before,
-            listed,
-            since,
-            vanished,
-        } = job;
-        let mut cur = before.clone();
-        let ok = match self.read_thread(ctx, out, key, &mut cur, since).await {
-            Ok(()) => {
-                cur.count = listed.max(cur.last);
-                true
-            }
-            Err(note) => {
-                out.notes.push(note);
-                cur = before.clone();
-                false
-            }
+        let origin = Origin {
+            kind: "shitaraba",
+            source_id: &self.id,
+            title,
         };
-        if vanished && !cur.closed {
-            cur.closed = true;
-            out.notes
-                .push(format!("{key}: no longer in subject.txt; closed"));
-        }
-        if cur != before {
-            out.cursor_updates.push(CursorUpdate {
-                key: key.to_string(),
-                value: serde_json::to_value(&cur).ok(),
-            });
-        }
-        ok
+        let (host, cat, no, n) = (&self.host, &self.category, &self.number, p.number);
+        let p = Parsed {
+            number: p.number,
+            name: p.name,
+            date_raw: p.date_raw,
+            date: p.date,
+            author_id: p.author_id,
+            body_html: p.body_html,
+        };
+        p.into_post(
+            &origin,
+            format!("shitaraba:{host}/{cat}/{no}/{key}/{n}"),
+            format!("{}://{host}/bbs/read.cgi/{cat}/{no}/{key}/{n}", self.scheme),
+            resp,
+        )
     }
 
     async fn read_thread(
@@ -300,14 +244,7 @@ impl Shitaraba {
                 cur.last + 1
             ))
             .map_err(|e| e.to_string())?;
-        out.requests += 1;
-        let req = FetchRequest::get(url.clone()).with_encoding(encoding_rs::EUC_JP);
-        let resp = ctx
-            .fetcher
-            .fetch(req)
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        out.bytes += resp.body.len() as u64;
+        let resp = shared::fetch(ctx, out, self.request(url.clone())).await?;
         match classify(resp.status, resp.header("error"), &resp.body) {
             RawAction::Nothing => return Ok(()),
             RawAction::Closed => {
@@ -329,12 +266,7 @@ impl Shitaraba {
             RawAction::Posts => {}
         }
         let text = resp.text();
-        if text.replaced > 0 {
-            out.notes.push(format!(
-                "{key}: {} undecodable byte sequence(s) replaced with U+FFFD",
-                text.replaced
-            ));
-        }
+        note_replaced(out, key, text.replaced);
         let mut posts = Vec::new();
         for (i, line) in text
             .text
@@ -365,14 +297,60 @@ impl Shitaraba {
             .into_iter()
             .map(|p| self.to_post(key, &cur.title, p, &resp))
             .collect();
-        if !posts.is_empty() {
-            let post_keys = posts.iter().map(|p| p.key.clone()).collect();
-            out.captures.push(Capture {
-                response: resp,
-                post_keys,
-            });
-            out.posts.extend(posts);
+        shared::record(out, resp, posts);
+        Ok(())
+    }
+}
+
+impl BoardCursor for ThreadCursor {
+    fn is_current(&self, listed: u64) -> bool {
+        self.closed || listed == self.count
+    }
+
+    fn fresh(entry: &SubjectEntry, skip: bool) -> Self {
+        let at = if skip { entry.count } else { 0 };
+        ThreadCursor {
+            last: at,
+            count: at,
+            closed: false,
+            title: entry.title.clone(),
         }
+    }
+
+    fn unlisted(&self) -> Option<u64> {
+        (!self.closed).then_some(self.count)
+    }
+
+    fn close(&mut self) -> bool {
+        !std::mem::replace(&mut self.closed, true)
+    }
+}
+
+impl Board for Shitaraba {
+    type Cursor = ThreadCursor;
+
+    fn subject_url(&self) -> Result<Url, SourceError> {
+        self.url(&format!("{}/{}/subject.txt", self.category, self.number))
+    }
+
+    fn request(&self, url: Url) -> FetchRequest {
+        FetchRequest::get(url).with_encoding(encoding_rs::EUC_JP)
+    }
+
+    fn parse_subject(&self, text: &str, _now: DateTime<Utc>) -> (Vec<SubjectEntry>, Vec<String>) {
+        parse_subject(text)
+    }
+
+    /// Reads the thread from `last + 1`; the cursor then remembers the listed count.
+    async fn read(
+        &self,
+        ctx: &PollContext<'_>,
+        out: &mut PollOutput,
+        job: &Job<'_, ThreadCursor>,
+        cur: &mut ThreadCursor,
+    ) -> Result<(), String> {
+        self.read_thread(ctx, out, job.key, cur, job.since).await?;
+        cur.count = job.listed.max(cur.last);
         Ok(())
     }
 }
@@ -392,140 +370,7 @@ impl Source for Shitaraba {
     }
 
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
-        let mut out = PollOutput::default();
-        let validators: Option<Validators> = load_cursor(ctx, SUBJECT_CURSOR, &mut out.notes);
-        let first = validators.is_none();
-        let url = self.url(&format!("{}/{}/subject.txt", self.category, self.number))?;
-        let req = FetchRequest::get(url.clone())
-            .with_encoding(encoding_rs::EUC_JP)
-            .with_validators(validators.unwrap_or_default());
-        out.requests += 1;
-        let resp = ctx.fetcher.fetch(req).await?;
-        out.bytes += resp.body.len() as u64;
-        match resp.status {
-            304 => return Ok(out),
-            200 => {}
-            s => {
-                return Err(SourceError::Parse {
-                    url: url.to_string(),
-                    message: format!(
-                        "HTTP {s} for subject.txt (expected 200 or 304); check the board url"
-                    ),
-                });
-            }
-        }
-        let text = resp.text();
-        if text.replaced > 0 {
-            out.notes.push(format!(
-                "subject.txt: {} undecodable byte sequence(s) replaced with U+FFFD",
-                text.replaced
-            ));
-        }
-        let (entries, notes) = parse_subject(&text.text);
-        out.notes.extend(notes);
-        let since = first.then(|| {
-            ctx.now
-                - chrono::Duration::hours(
-                    i64::try_from(self.first_poll.hours).unwrap_or(i64::MAX / 7200),
-                )
-        });
-        let mut budget = self.first_poll.threads;
-        let mut all_ok = true;
-        for e in &entries {
-            let cur: Option<ThreadCursor> = load_cursor(ctx, &e.key, &mut out.notes);
-            match cur {
-                Some(c) if c.closed || e.count == c.count => {}
-                Some(c) => {
-                    all_ok &= self
-                        .poll_thread(
-                            ctx,
-                            &mut out,
-                            Job {
-                                key: &e.key,
-                                cursor: c,
-                                listed: e.count,
-                                since: None,
-                                vanished: false,
-                            },
-                        )
-                        .await
-                }
-                None if first && budget == 0 => {
-                    let c = ThreadCursor {
-                        last: e.count,
-                        count: e.count,
-                        closed: false,
-                        title: e.title.clone(),
-                    };
-                    out.cursor_updates.push(CursorUpdate {
-                        key: e.key.clone(),
-                        value: serde_json::to_value(&c).ok(),
-                    });
-                }
-                None => {
-                    budget = budget.saturating_sub(1);
-                    let c = ThreadCursor {
-                        title: e.title.clone(),
-                        ..ThreadCursor::default()
-                    };
-                    all_ok &= self
-                        .poll_thread(
-                            ctx,
-                            &mut out,
-                            Job {
-                                key: &e.key,
-                                cursor: c,
-                                listed: e.count,
-                                since,
-                                vanished: false,
-                            },
-                        )
-                        .await;
-                }
-            }
-        }
-        if entries.is_empty() && ctx.cursors.len() > 1 {
-            out.notes
-                .push("subject.txt lists no thread; keeping every thread cursor".to_string());
-        } else {
-            let listed: HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-            for key in ctx
-                .cursors
-                .keys()
-                .filter(|k| *k != SUBJECT_CURSOR && !listed.contains(k.as_str()))
-            {
-                let Some(c) = load_cursor::<ThreadCursor>(ctx, key, &mut out.notes) else {
-                    continue;
-                };
-                if c.closed {
-                    out.cursor_updates.push(CursorUpdate {
-                        key: key.clone(),
-                        value: None,
-                    });
-                } else {
-                    let listed = c.count;
-                    self.poll_thread(
-                        ctx,
-                        &mut out,
-                        Job {
-                            key,
-                            cursor: c,
-                            listed,
-                            since: None,
-                            vanished: true,
-                        },
-                    )
-                    .await;
-                }
-            }
-        }
-        if all_ok {
-            out.cursor_updates.push(CursorUpdate {
-                key: SUBJECT_CURSOR.to_string(),
-                value: serde_json::to_value(resp.validators()).ok(),
-            });
-        }
-        Ok(out)
+        shared::poll(self, self.first_poll, ctx).await
     }
 }
 
