@@ -11,6 +11,8 @@ pub mod bench;
 pub mod config;
 /// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.
 pub mod fetch;
+/// The search index: Tantivy with Lindera and bigram analyzers, reindexing and queries.
+pub mod index;
 /// The data that flows between stages: `Post`.
 pub mod model;
 /// The simulated web used by `demo` and the tests.

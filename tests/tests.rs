@@ -8,4 +8,5 @@ mod cli;
 mod crawl;
 mod faults;
 mod fetch;
+mod search;
 mod sites;

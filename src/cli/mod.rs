@@ -5,6 +5,8 @@ mod analyze;
 mod bench;
 mod demo;
 mod hits;
+mod reindex;
+mod search;
 mod watch;
 mod watchlist;
 
@@ -44,6 +46,10 @@ enum Command {
     Watch(watch::Args),
     /// List recorded hits, newest first.
     Hits(hits::Args),
+    /// Full-text search of the index (Japanese words, phrases, kana readings, filters).
+    Search(search::Args),
+    /// Rebuild the search index from state.sqlite.
+    Reindex(reindex::Args),
     /// Analyze JSON Lines posts offline: one JSON result line per input line.
     Analyze(analyze::Args),
     /// Watchlist tools: hash a personal value, check a file.
@@ -68,6 +74,8 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, data_given.then_some(cli.data.as_path())),
         Command::Watch(args) => watch::run(&args, &cli.data),
         Command::Hits(args) => hits::run(&args, &cli.data),
+        Command::Search(args) => search::run(&args, &cli.data),
+        Command::Reindex(args) => reindex::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),
         Command::Watchlist(cmd) => watchlist::run(&cmd),
         Command::Bench(cmd) => bench::run(&cmd),

@@ -453,6 +453,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Number of stored posts (those that mention a target), for `reindex`'s progress.
+    pub fn post_count(&self) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM posts", [], |r| r.get(0))
+            .map_err(self.sq("cannot count posts"))?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Number of seen post keys.
     pub fn seen_count(&self) -> Result<u64, StoreError> {
         let conn = self.lock();

@@ -1,0 +1,462 @@
+//! The search index: Tantivy in `<data>/tantivy/`, one document per stored post.
+//!
+//! Analyzers are in [`tokenizer`] (Lindera words + readings, bigrams, reading bigrams, all
+//! registered by [`tokenizer::register_tokenizers`]); fields in [`schema`]; queries in
+//! [`search`]. The directory also holds [`VERSION_FILE`] with [`SCHEMA_VERSION`]: an index of
+//! another version is refused with a message to run `mimamori reindex`, which rebuilds the
+//! index from `state.sqlite` into a sibling directory and swaps it in.
+//!
+//! One [`Indexer`] owns the one `IndexWriter` (Tantivy also locks the directory, so a second
+//! writer fails instead of corrupting anything); it replaces a post's document by post key and
+//! commits every `batch` documents and on [`Indexer::commit`].
+
+pub mod schema;
+pub mod search;
+pub mod tokenizer;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{Schema, TantivyDocument};
+use tantivy::{Index, IndexWriter, Term};
+
+use crate::analyze::Analysis;
+use crate::model::Post;
+use crate::store::{Hit, HitFilter, Store, StoreError};
+use schema::Fields;
+
+/// The index directory inside the data directory.
+pub const INDEX_DIR: &str = "tantivy";
+/// The file in the index directory that records [`SCHEMA_VERSION`].
+pub const VERSION_FILE: &str = "mimamori-index.json";
+/// Version of the schema and analyzers this build writes; bumped on any change to either.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Status of a post that has no hit.
+pub const NO_STATUS: &str = "none";
+
+/// What went wrong with the search index; each message names the directory.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// There is no index yet.
+    #[error("{path}: no search index (run `mimamori reindex` to build it from state.sqlite)")]
+    Missing {
+        /// The index directory.
+        path: PathBuf,
+    },
+    /// The index was built with another schema version.
+    #[error(
+        "{path}: search index has schema version {found}, this mimamori needs {expected}: run `mimamori reindex` to rebuild it"
+    )]
+    Version {
+        /// The index directory.
+        path: PathBuf,
+        /// Version found (0 when the version file is missing).
+        found: u32,
+        /// Version this build writes.
+        expected: u32,
+    },
+    /// The version file could not be read or parsed.
+    #[error("{path}: cannot read the index version: {message} (run `mimamori reindex`)")]
+    VersionFile {
+        /// The version file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// A file system operation failed.
+    #[error("{path}: {what}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Tantivy failed.
+    #[error("{path}: {what}: {source}")]
+    Tantivy {
+        /// The index directory.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The Tantivy error.
+        source: tantivy::TantivyError,
+    },
+    /// The query could not be parsed.
+    #[error("cannot parse the query {query:?}: {source} (see `mimamori search --help`)")]
+    Query {
+        /// The query as given.
+        query: String,
+        /// The parser's error.
+        source: tantivy::query::QueryParserError,
+    },
+    /// The state database failed during `reindex`.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The contents of [`VERSION_FILE`].
+#[derive(Debug, Serialize, Deserialize)]
+struct VersionInfo {
+    version: u32,
+}
+
+/// An open search index.
+pub struct SearchIndex {
+    index: Index,
+    fields: Fields,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The index directory of data directory `data`.
+pub fn index_dir(data: &Path) -> PathBuf {
+    data.join(INDEX_DIR)
+}
+
+impl SearchIndex {
+    /// Opens the index of data directory `data`; fails if there is none or it has another
+    /// schema version.
+    pub fn open(data: &Path) -> Result<SearchIndex, IndexError> {
+        Self::open_dir(&index_dir(data))
+    }
+
+    /// Opens the index of `data`, creating an empty one if there is none.
+    pub fn open_or_create(data: &Path) -> Result<SearchIndex, IndexError> {
+        let dir = index_dir(data);
+        if dir.join("meta.json").is_file() {
+            Self::open_dir(&dir)
+        } else {
+            Self::create_dir(&dir)
+        }
+    }
+
+    /// Opens the index in directory `dir`.
+    pub fn open_dir(dir: &Path) -> Result<SearchIndex, IndexError> {
+        if !dir.join("meta.json").is_file() {
+            return Err(IndexError::Missing {
+                path: dir.to_path_buf(),
+            });
+        }
+        let found = read_version(dir)?;
+        if found != SCHEMA_VERSION {
+            return Err(IndexError::Version {
+                path: dir.to_path_buf(),
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        let index = Index::open_in_dir(dir).map_err(tv(dir, "cannot open the index"))?;
+        Self::wrap(index, dir)
+    }
+
+    /// Creates an empty index in `dir` (created if needed; must not hold an index).
+    pub fn create_dir(dir: &Path) -> Result<SearchIndex, IndexError> {
+        std::fs::create_dir_all(dir).map_err(io(dir, "cannot create the index directory"))?;
+        let index = Index::create_in_dir(dir, schema::build())
+            .map_err(tv(dir, "cannot create the index"))?;
+        let version = serde_json::to_string(&VersionInfo {
+            version: SCHEMA_VERSION,
+        })
+        .map_err(|e| IndexError::VersionFile {
+            path: dir.join(VERSION_FILE),
+            message: e.to_string(),
+        })?;
+        let file = dir.join(VERSION_FILE);
+        std::fs::write(&file, version).map_err(io(&file, "cannot write the index version"))?;
+        Self::wrap(index, dir)
+    }
+
+    fn wrap(index: Index, dir: &Path) -> Result<SearchIndex, IndexError> {
+        tokenizer::register_tokenizers(&index);
+        let fields = Fields::resolve(&index.schema()).ok_or_else(|| IndexError::Version {
+            path: dir.to_path_buf(),
+            found: 0,
+            expected: SCHEMA_VERSION,
+        })?;
+        Ok(SearchIndex {
+            index,
+            fields,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    /// The index directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema's fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> Schema {
+        self.index.schema()
+    }
+
+    /// The Tantivy index (for callers that build their own queries or collectors).
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+
+    /// The writer, committing every `batch` documents. Only one may exist per index (Tantivy
+    /// locks the directory; a second one fails with a message naming it).
+    pub fn indexer(&self, batch: usize) -> Result<Indexer, IndexError> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        let writer = self
+            .index
+            .writer_with_num_threads(threads, threads * 32_000_000)
+            .map_err(tv(&self.path, "cannot open the index writer"))?;
+        Ok(Indexer {
+            writer,
+            fields: self.fields,
+            path: self.path.clone(),
+            batch: batch.max(1),
+            pending: 0,
+        })
+    }
+}
+
+fn read_version(dir: &Path) -> Result<u32, IndexError> {
+    let file = dir.join(VERSION_FILE);
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(IndexError::VersionFile {
+                path: file,
+                message: e.to_string(),
+            });
+        }
+    };
+    serde_json::from_str::<VersionInfo>(&text)
+        .map(|v| v.version)
+        .map_err(|e| IndexError::VersionFile {
+            path: file,
+            message: e.to_string(),
+        })
+}
+
+fn tv(path: &Path, what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> IndexError {
+    let path = path.to_path_buf();
+    move |source| IndexError::Tantivy { path, what, source }
+}
+
+fn io(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> IndexError {
+    let path = path.to_path_buf();
+    move |source| IndexError::Io { path, what, source }
+}
+
+/// What the index records about a post besides the post itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostMeta {
+    /// Targets the post mentions (sorted, unique).
+    pub targets: Vec<String>,
+    /// Risk categories of its hits (sorted, unique).
+    pub categories: Vec<String>,
+    /// Highest severity (0 when not flagged).
+    pub severity: u8,
+    /// Triage status of its hit (the first one when several); `None` when not flagged.
+    pub status: Option<String>,
+    /// Hit row ids.
+    pub hit_ids: Vec<i64>,
+}
+
+impl PostMeta {
+    /// Combines a fresh analysis (if any) with the post's recorded hits.
+    pub fn new(analysis: Option<&Analysis>, hits: &[Hit]) -> PostMeta {
+        let mut targets: BTreeSet<String> = hits.iter().map(|h| h.target.clone()).collect();
+        let mut categories: BTreeSet<String> = hits
+            .iter()
+            .flat_map(|h| h.categories.iter().cloned())
+            .collect();
+        let mut severity = hits.iter().map(|h| h.severity).max().unwrap_or(0);
+        if let Some(a) = analysis {
+            targets.extend(a.targets.iter().cloned());
+            categories.extend(a.categories.iter().map(|c| c.as_str().to_string()));
+            severity = severity.max(a.severity);
+        }
+        let mut hit_ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        hit_ids.sort_unstable();
+        PostMeta {
+            targets: targets.into_iter().collect(),
+            categories: categories.into_iter().collect(),
+            severity,
+            status: hits.first().map(|h| h.status.clone()),
+            hit_ids,
+        }
+    }
+}
+
+/// The one writer of an index: adds posts, commits in batches.
+pub struct Indexer {
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    path: PathBuf,
+    batch: usize,
+    pending: usize,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Indexer")
+            .field("path", &self.path)
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tantivy_date(t: DateTime<Utc>) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_secs(t.timestamp())
+}
+
+impl Indexer {
+    /// Adds (or replaces, by post key) the document of `post`; commits when `batch`
+    /// documents are pending.
+    pub fn add(&mut self, post: &Post, meta: &PostMeta) -> Result<(), IndexError> {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.post_key, &post.key);
+        doc.add_text(f.source, &post.source_kind);
+        if let Some(host) = url::Url::parse(&post.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+        {
+            doc.add_text(f.host, host);
+        }
+        doc.add_text(f.url, &post.url);
+        if let Some(t) = &post.thread_title {
+            doc.add_text(f.title, t);
+        }
+        if let Some(a) = &post.author_name {
+            doc.add_text(f.author, a);
+        }
+        if let Some(a) = &post.author_id {
+            doc.add_text(f.author_id, a);
+        }
+        let posted = post
+            .posted_at
+            .map_or(post.fetched_at, |t| t.with_timezone(&Utc));
+        doc.add_date(f.posted_at, tantivy_date(posted));
+        doc.add_date(f.fetched_at, tantivy_date(post.fetched_at));
+        doc.add_text(f.body, &post.body);
+        doc.add_text(f.body_ngram, &post.body);
+        doc.add_text(f.body_reading, &post.body);
+        for t in &meta.targets {
+            doc.add_text(f.target, t);
+        }
+        for c in &meta.categories {
+            doc.add_text(f.category, c);
+        }
+        doc.add_u64(f.severity, u64::from(meta.severity));
+        doc.add_text(f.status, meta.status.as_deref().unwrap_or(NO_STATUS));
+        for id in &meta.hit_ids {
+            doc.add_u64(f.hit_id, (*id).max(0) as u64);
+        }
+        self.writer
+            .delete_term(Term::from_field_text(f.post_key, &post.key));
+        self.writer
+            .add_document(doc)
+            .map_err(tv(&self.path, "cannot add a document"))?;
+        self.pending += 1;
+        if self.pending >= self.batch {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the pending documents (a no-op when there are none).
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        self.writer
+            .commit()
+            .map_err(tv(&self.path, "cannot commit the index"))?;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// Commits and waits for the writer's threads to finish merging.
+    pub fn finish(mut self) -> Result<(), IndexError> {
+        self.commit()?;
+        self.writer
+            .wait_merging_threads()
+            .map_err(tv(&self.path, "cannot finish merging the index"))
+    }
+}
+
+/// What `reindex` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReindexStats {
+    /// Posts indexed.
+    pub posts: u64,
+    /// Of which with at least one hit.
+    pub with_hits: u64,
+}
+
+/// Rebuilds `<data>/tantivy/` from the posts and hits in `store`: builds a fresh index in
+/// `<data>/tantivy.reindex/`, then replaces the old one. `analyze`, when given, re-analyzes
+/// each post to learn which targets it mentions (hits only name flagged targets).
+/// `progress(done, total)` is called after each post.
+pub fn reindex(
+    data: &Path,
+    store: &Store,
+    analyze: Option<&dyn Fn(&Post) -> Analysis>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ReindexStats, IndexError> {
+    let total = store.post_count()?;
+    let mut by_post: HashMap<String, Vec<Hit>> = HashMap::new();
+    for hit in store.hits(&HitFilter::default())? {
+        by_post.entry(hit.post_key.clone()).or_default().push(hit);
+    }
+    for hits in by_post.values_mut() {
+        hits.sort_by_key(|h| h.id);
+    }
+    let tmp = data.join(format!("{INDEX_DIR}.reindex"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp, "cannot remove a stale rebuild"))?;
+    }
+    let index = SearchIndex::create_dir(&tmp)?;
+    let mut indexer = index.indexer(10_000)?;
+    let mut stats = ReindexStats::default();
+    let mut after = 0;
+    loop {
+        let page = store.posts_after(after, 500)?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        for (_, post) in &page {
+            let hits = by_post.get(&post.key).map_or(&[][..], Vec::as_slice);
+            let analysis = analyze.map(|f| f(post));
+            indexer.add(post, &PostMeta::new(analysis.as_ref(), hits))?;
+            stats.posts += 1;
+            stats.with_hits += u64::from(!hits.is_empty());
+            progress(stats.posts, total.max(stats.posts));
+        }
+    }
+    // An empty store still gets a committed (empty) index.
+    indexer.pending = indexer.pending.max(1);
+    indexer.finish()?;
+    drop(index);
+    let dir = index_dir(data);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io(&dir, "cannot remove the old index"))?;
+    }
+    std::fs::rename(&tmp, &dir).map_err(io(&dir, "cannot move the rebuilt index in place"))?;
+    Ok(stats)
+}
