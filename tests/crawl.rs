@@ -208,6 +208,17 @@ fn spawn_watch(dir: &Path, config: &Path, data: &Path) -> Child {
         .expect("spawn mimamori watch")
 }
 
+/// Committed polls of every source in `data` so far (0 before the first).
+fn polls(data: &Path) -> i64 {
+    if !data.join(mimamori::store::STATE_FILE).is_file() {
+        return 0;
+    }
+    mimamori::store::Store::open(data)
+        .and_then(|s| s.source_states())
+        .map(|states| states.iter().map(|s| s.polls).sum())
+        .unwrap_or(0)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -413,9 +424,16 @@ async fn sigterm_and_sigint_stop_watch_cleanly() {
         posted.post(&web);
     }
     for signal in ["-TERM", "-INT"] {
+        let polls_before = polls(&data);
         let child = spawn_watch(dir.path(), &config, &data);
-        tokio::time::sleep(Duration::from_millis(2000)).await;
+        // Signal only once it is polling (its handlers are installed by then): a fixed sleep
+        // is too short on a loaded machine, where the dictionary load alone can take seconds.
+        let waited = Instant::now();
+        while polls(&data) == polls_before && waited.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         posted.post(&web);
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let pid = child.id().to_string();
         let sent = Command::new("kill")
             .args([signal, &pid])

@@ -248,3 +248,62 @@ fn the_indexer_replaces_a_post_by_key_and_commits_in_batches() {
     indexer.finish().expect("finish");
     assert!(SearchIndex::open(dir.path()).is_ok());
 }
+
+#[test]
+fn the_index_follows_new_posts_and_triage_without_a_reindex() {
+    let dir = seeded();
+    let d = dir.path();
+    // A poll committed after the index was built: `search` catches the index up itself.
+    let analyzer = Analyzer::new(&mimamori::config::load(&d.join("wl.toml")).expect("watchlist"))
+        .expect("analyzer");
+    let late = post("5ch:a/100/3", "5ch", "ヤマダ商事の倉庫、放火してやる", 0);
+    let analysis = analyzer.analyze(&late.to_input());
+    let store = Store::open(&d.join("data")).expect("store");
+    let hits = store
+        .commit_poll("test", &[], &[(late, analysis)], &[])
+        .expect("commit");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let id = hits[0].id.to_string();
+    drop(store);
+    assert_eq!(search(d, &["放火"]).0, ["5ch:a/100/3"]);
+    assert!(search(d, &["status:reported"]).0.is_empty());
+
+    // Triage keeps the history and the index shows the new status.
+    let (code, stdout, stderr) = run(d, &["triage", &id, "--status", "reviewing"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("reviewing"), "{stdout}");
+    let (code, stdout, stderr) = run(
+        d,
+        &[
+            "triage",
+            &id,
+            "--status",
+            "reported",
+            "--note",
+            "送信防止措置依頼を送付",
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["hit"]["status"], "reported");
+    let history: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    assert_eq!(history, ["reviewing", "reported"]);
+    assert_eq!(v["history"][1]["note"], "送信防止措置依頼を送付");
+    let (keys, results) = search(d, &["status:reported"]);
+    assert_eq!(keys, ["5ch:a/100/3"]);
+    assert_eq!(results[0]["status"], "reported");
+
+    // A status outside the five, or an unknown hit, is refused with a message.
+    let (code, _, stderr) = run(d, &["triage", &id, "--status", "done"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("reviewing"), "{stderr}");
+    let (code, _, stderr) = run(d, &["triage", "99999", "--status", "ignored"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("99999"), "{stderr}");
+}

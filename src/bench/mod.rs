@@ -536,25 +536,4 @@ mod tests {
         assert!(names.lines().any(|l| l == "山田商事") && names.lines().all(|l| !l.is_empty()));
         serde_json::to_string(&report).expect("report serializes");
     }
-
-    /// The real benchmark: `cargo test --release --lib bench -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "takes minutes; run in release"]
-    fn full_benchmark() {
-        let size_mb = std::env::var("MIMAMORI_BENCH_MB")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(50);
-        let opts = AnalyzeBenchOptions {
-            size_mb,
-            workdir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench"),
-            ..Default::default()
-        };
-        let mut stdout = std::io::stdout();
-        let report = run_analyze(&opts, &mut stdout).expect("bench runs");
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    }
 }

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::Outcome;
 use mimamori::config::{self, SourceConfig};
+use mimamori::index::SyncHandle;
 use mimamori::model::{Post, jst};
 use mimamori::simweb::bluesky::SimBluesky;
 use mimamori::simweb::fivech::SimFiveCh;
@@ -155,6 +156,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     );
     let watchlist = config::parse_str(&text, example_path).context("demo watchlist")?;
     let store = Arc::new(Store::open(dir)?);
+    let index = super::watch::start_index(dir, Arc::clone(&store)).map(Arc::new);
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = tokio::task::spawn_blocking(move || {
         Watcher::from_watchlist_with(&watchlist, store, &build_source)
@@ -186,7 +188,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
         Arc::clone(&watcher),
         Duration::from_secs(10),
     ));
-    let printer = tokio::spawn(print_hits(rx, Arc::clone(&progress)));
+    let printer = tokio::spawn(print_hits(rx, Arc::clone(&progress), index.clone()));
     let duration = args.duration;
     let stop = async move {
         match duration {
@@ -208,6 +210,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     if let Ok(p) = Arc::try_unwrap(progress) {
         p.finish();
     }
+    super::watch::finish_index(index);
 
     let t = &summary.totals;
     println!(
@@ -223,6 +226,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
         "  mimamori hits --data {data}            # the hits, newest first (--json for scripts)"
     );
     println!("  mimamori hits --data {data} --new --target tanaka_misaki");
+    println!("  mimamori search --data {data} 'さくら食品 食中毒'   # full-text search, kana too");
     println!(
         "  mimamori watch --config watchlists/example.toml   # watch real sources: add [[source]]s first"
     );
@@ -267,14 +271,22 @@ fn thread_for(site: &str, title: Option<&str>) -> usize {
     }
 }
 
-async fn print_hits(mut rx: mpsc::UnboundedReceiver<WatchEvent>, progress: Arc<Progress>) {
+async fn print_hits(
+    mut rx: mpsc::UnboundedReceiver<WatchEvent>,
+    progress: Arc<Progress>,
+    index: Option<Arc<SyncHandle>>,
+) {
     while let Some(ev) = rx.recv().await {
         match ev {
             WatchEvent::Hit { hit, post } => progress.println(&describe(&hit, &post)),
             WatchEvent::Failed { source_id, error } => {
                 progress.println_err(&format!("mimamori: {source_id}: {error}"))
             }
-            WatchEvent::Polled(_) => {}
+            WatchEvent::Polled(report) => {
+                if let (Some(index), true) = (&index, report.new_posts > 0) {
+                    index.wake();
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ mod demo;
 mod hits;
 mod reindex;
 mod search;
+mod triage;
 mod watch;
 mod watchlist;
 
@@ -46,6 +47,8 @@ enum Command {
     Watch(watch::Args),
     /// List recorded hits, newest first.
     Hits(hits::Args),
+    /// Set a hit's triage status (the history is kept).
+    Triage(triage::Args),
     /// Full-text search of the index (Japanese words, phrases, kana readings, filters).
     Search(search::Args),
     /// Rebuild the search index from state.sqlite.
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, data_given.then_some(cli.data.as_path())),
         Command::Watch(args) => watch::run(&args, &cli.data),
         Command::Hits(args) => hits::run(&args, &cli.data),
+        Command::Triage(args) => triage::run(&args, &cli.data),
         Command::Search(args) => search::run(&args, &cli.data),
         Command::Reindex(args) => reindex::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::Outcome;
 use mimamori::index::SearchIndex;
 use mimamori::index::search::SearchRequest;
+use mimamori::store::{STATE_FILE, Store};
 
 const QUERY_HELP: &str = "\
 Query syntax:
@@ -76,6 +77,16 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
+    // The index follows state.sqlite; when no watch/serve process keeps it current, catch it
+    // up (or build it) first so a search never misses a stored post.
+    if data.join(STATE_FILE).is_file() {
+        let store = Store::open(data)?;
+        if let Some(stats) = mimamori::index::sync::catch_up(data, &store)?
+            && stats.posts > 0
+        {
+            tracing::info!(posts = stats.posts, "search index caught up");
+        }
+    }
     let index = SearchIndex::open(data)?;
     let request = SearchRequest {
         query: args.query.clone(),

@@ -11,6 +11,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::Outcome;
+use mimamori::index::SyncHandle;
 use mimamori::store::{Hit, Store};
 use mimamori::watch::progress::Progress;
 use mimamori::watch::{Summary, WatchError, WatchEvent, Watcher};
@@ -36,7 +37,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|| PathBuf::from("watchlists"));
     let watchlist = super::load_watchlist(args.config.as_deref())?;
     let store = Arc::new(Store::open(data)?);
-    let watcher = match Watcher::from_watchlist(&watchlist, store) {
+    let watcher = match Watcher::from_watchlist(&watchlist, Arc::clone(&store)) {
         Ok(w) => w,
         // The other errors name their file already.
         Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{}: {e}", config_path.display()),
@@ -46,15 +47,46 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(watch(watcher, args.once, data))
+    let index = start_index(data, store).map(Arc::new);
+    let outcome = runtime.block_on(watch(watcher, args.once, data, index.clone()));
+    finish_index(index);
+    outcome
 }
 
-async fn watch(watcher: Watcher, once: bool, data: &Path) -> anyhow::Result<Outcome> {
+/// Starts the search index's writer thread for `data` (see [`SyncHandle`]). The index is
+/// derived from the state, so a failure here is reported and watching goes on without it.
+pub fn start_index(data: &Path, store: Arc<Store>) -> Option<SyncHandle> {
+    match SyncHandle::start(data, store) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("mimamori: not updating the search index: {e}");
+            None
+        }
+    }
+}
+
+/// Commits the last posts into the index and stops its thread.
+pub fn finish_index(index: Option<Arc<SyncHandle>>) {
+    let Some(handle) = index.and_then(|h| Arc::try_unwrap(h).ok()) else {
+        return;
+    };
+    match handle.finish() {
+        Ok(stats) => tracing::info!(posts = stats.posts, "search index updated"),
+        Err(e) => eprintln!("mimamori: search index: {e}"),
+    }
+}
+
+async fn watch(
+    watcher: Watcher,
+    once: bool,
+    data: &Path,
+    index: Option<Arc<SyncHandle>>,
+) -> anyhow::Result<Outcome> {
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = Arc::new(watcher.with_events(tx));
     let progress = Arc::new(Progress::start(Arc::clone(&watcher), PLAIN_PROGRESS));
     // With --once, failures are reported once in the summary.
-    let printer = tokio::spawn(print_events(rx, Arc::clone(&progress), !once));
+    let printer = tokio::spawn(print_events(rx, Arc::clone(&progress), !once, index));
     let summary = if once {
         watcher.run_once(shutdown_signal()).await
     } else {
@@ -76,12 +108,18 @@ async fn print_events(
     mut rx: mpsc::UnboundedReceiver<WatchEvent>,
     progress: Arc<Progress>,
     failures: bool,
+    index: Option<Arc<SyncHandle>>,
 ) {
     while let Some(ev) = rx.recv().await {
         match ev {
             WatchEvent::Hit { hit, .. } => progress.println(&hit_line(&hit)),
             WatchEvent::Failed { source_id, error } if failures => {
                 progress.println_err(&format!("mimamori: {source_id}: {error}"));
+            }
+            WatchEvent::Polled(report) if report.new_posts > 0 => {
+                if let Some(index) = &index {
+                    index.wake();
+                }
             }
             WatchEvent::Failed { .. } | WatchEvent::Polled(_) => {}
         }

@@ -12,9 +12,10 @@
 
 pub mod schema;
 pub mod search;
+pub mod sync;
 pub mod tokenizer;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -24,8 +25,9 @@ use tantivy::{Index, IndexWriter, Term};
 
 use crate::analyze::Analysis;
 use crate::model::Post;
-use crate::store::{Hit, HitFilter, Store, StoreError};
+use crate::store::{Hit, StoreError};
 use schema::Fields;
+pub use sync::{ReindexStats, SyncCursor, SyncHandle, SyncStats, reindex, sync};
 
 /// The index directory inside the data directory.
 pub const INDEX_DIR: &str = "tantivy";
@@ -85,6 +87,19 @@ pub enum IndexError {
         /// The Tantivy error.
         source: tantivy::TantivyError,
     },
+    /// Another process (or another writer in this one) is writing the index.
+    #[error(
+        "{path}: another mimamori process (watch, demo or serve) is writing the search index; it keeps the index current, or stop it first"
+    )]
+    Busy {
+        /// The index directory.
+        path: PathBuf,
+    },
+    /// The index writer thread panicked.
+    #[error(
+        "the search index thread stopped unexpectedly (run `mimamori reindex` if searches miss posts)"
+    )]
+    Thread,
     /// The query could not be parsed.
     #[error("cannot parse the query {query:?}: {source} (see `mimamori search --help`)")]
     Query {
@@ -218,16 +233,47 @@ impl SearchIndex {
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
-        let writer = self
+        self.indexer_with_threads(batch, threads)
+    }
+
+    /// [`SearchIndex::indexer`] with `threads` indexing threads (1 for the live sync, which
+    /// indexes a few posts a second; more for a rebuild). Fails with [`IndexError::Busy`]
+    /// when another writer holds the index.
+    pub fn indexer_with_threads(
+        &self,
+        batch: usize,
+        threads: usize,
+    ) -> Result<Indexer, IndexError> {
+        let threads = threads.max(1);
+        let writer = match self
             .index
             .writer_with_num_threads(threads, threads * 32_000_000)
-            .map_err(tv(&self.path, "cannot open the index writer"))?;
+        {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(
+                tantivy::directory::error::LockError::LockBusy,
+                _,
+            )) => {
+                return Err(IndexError::Busy {
+                    path: self.path.clone(),
+                });
+            }
+            Err(e) => return Err(tv(&self.path, "cannot open the index writer")(e)),
+        };
+        let cursor = self
+            .index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .map(|p| SyncCursor::from_payload(&p))
+            .unwrap_or_default();
         Ok(Indexer {
             writer,
             fields: self.fields,
             path: self.path.clone(),
             batch: batch.max(1),
             pending: 0,
+            cursor,
         })
     }
 }
@@ -280,7 +326,13 @@ pub struct PostMeta {
 impl PostMeta {
     /// Combines a fresh analysis (if any) with the post's recorded hits.
     pub fn new(analysis: Option<&Analysis>, hits: &[Hit]) -> PostMeta {
+        Self::with_targets(&[], analysis, hits)
+    }
+
+    /// [`PostMeta::new`] plus the targets stored with the post.
+    pub fn with_targets(stored: &[String], analysis: Option<&Analysis>, hits: &[Hit]) -> PostMeta {
         let mut targets: BTreeSet<String> = hits.iter().map(|h| h.target.clone()).collect();
+        targets.extend(stored.iter().cloned());
         let mut categories: BTreeSet<String> = hits
             .iter()
             .flat_map(|h| h.categories.iter().cloned())
@@ -310,6 +362,8 @@ pub struct Indexer {
     path: PathBuf,
     batch: usize,
     pending: usize,
+    /// How far into `state.sqlite` the index is; saved as each commit's payload.
+    cursor: SyncCursor,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -385,11 +439,31 @@ impl Indexer {
         if self.pending == 0 {
             return Ok(());
         }
-        self.writer
+        let payload = self.cursor.to_payload();
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .map_err(tv(&self.path, "cannot commit the index"))?;
+        prepared.set_payload(&payload);
+        prepared
             .commit()
             .map_err(tv(&self.path, "cannot commit the index"))?;
         self.pending = 0;
         Ok(())
+    }
+
+    /// How far into `state.sqlite` the committed and pending documents reach.
+    pub fn cursor(&self) -> SyncCursor {
+        self.cursor
+    }
+
+    /// Moves the cursor (saved with the next commit).
+    pub fn set_cursor(&mut self, cursor: SyncCursor) {
+        if cursor != self.cursor {
+            self.cursor = cursor;
+            // A moved cursor alone is worth a commit: the next sync starts from it.
+            self.pending = self.pending.max(1);
+        }
     }
 
     /// Commits and waits for the writer's threads to finish merging.
@@ -399,64 +473,4 @@ impl Indexer {
             .wait_merging_threads()
             .map_err(tv(&self.path, "cannot finish merging the index"))
     }
-}
-
-/// What `reindex` did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReindexStats {
-    /// Posts indexed.
-    pub posts: u64,
-    /// Of which with at least one hit.
-    pub with_hits: u64,
-}
-
-/// Rebuilds `<data>/tantivy/` from the posts and hits in `store`: builds a fresh index in
-/// `<data>/tantivy.reindex/`, then replaces the old one. `analyze`, when given, re-analyzes
-/// each post to learn which targets it mentions (hits only name flagged targets).
-/// `progress(done, total)` is called after each post.
-pub fn reindex(
-    data: &Path,
-    store: &Store,
-    analyze: Option<&dyn Fn(&Post) -> Analysis>,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<ReindexStats, IndexError> {
-    let total = store.post_count()?;
-    let mut by_post: HashMap<String, Vec<Hit>> = HashMap::new();
-    for hit in store.hits(&HitFilter::default())? {
-        by_post.entry(hit.post_key.clone()).or_default().push(hit);
-    }
-    for hits in by_post.values_mut() {
-        hits.sort_by_key(|h| h.id);
-    }
-    let tmp = data.join(format!("{INDEX_DIR}.reindex"));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp, "cannot remove a stale rebuild"))?;
-    }
-    let index = SearchIndex::create_dir(&tmp)?;
-    let mut indexer = index.indexer(10_000)?;
-    let mut stats = ReindexStats::default();
-    let mut after = 0;
-    loop {
-        let page = store.posts_after(after, 500)?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        for (_, post) in &page {
-            let hits = by_post.get(&post.key).map_or(&[][..], Vec::as_slice);
-            let analysis = analyze.map(|f| f(post));
-            indexer.add(post, &PostMeta::new(analysis.as_ref(), hits))?;
-            stats.posts += 1;
-            stats.with_hits += u64::from(!hits.is_empty());
-            progress(stats.posts, total.max(stats.posts));
-        }
-    }
-    // An empty store still gets a committed (empty) index.
-    indexer.pending = indexer.pending.max(1);
-    indexer.finish()?;
-    drop(index);
-    let dir = index_dir(data);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir, "cannot remove the old index"))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(io(&dir, "cannot move the rebuilt index in place"))?;
-    Ok(stats)
 }

@@ -15,15 +15,10 @@ use super::{ANY_SINK, Store, StoreError, posted_at, timestamp};
 use crate::analyze::{Analysis, MatchDetail};
 use crate::model::Post;
 
-/// Triage statuses a hit may take (`new` when recorded).
-pub const TRIAGE_STATUSES: &[&str] = &[
-    "new",
-    "reviewing",
-    "confirmed",
-    "dismissed",
-    "reported",
-    "resolved",
-];
+/// Triage statuses a hit may take (`new` when recorded): `reviewing` (someone is on it),
+/// `reported` (a takedown or disclosure request was sent), `deleted` (the post is gone),
+/// `ignored` (not worth acting on).
+pub const TRIAGE_STATUSES: &[&str] = &["new", "reviewing", "reported", "deleted", "ignored"];
 
 /// One match shown with a hit: what it is and the text (personal values masked).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -359,6 +354,46 @@ impl Store {
         )
         .map_err(self.sq("cannot record triage"))?;
         tx.commit().map_err(self.sq("cannot commit triage"))
+    }
+
+    /// Triage entries recorded after entry `after` (0 to start), oldest first, `limit` at a
+    /// time: (entry id, post key of its hit). The search index follows this feed to keep each
+    /// post's status current.
+    pub fn triage_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT t.id, h.post_key FROM triage t JOIN hits h ON h.id = t.hit_id
+                 WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+            )
+            .map_err(self.sq("cannot read triage"))?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sq("cannot read triage"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.sq("cannot read triage"))
+    }
+
+    /// Highest triage entry id (0 when there is none).
+    pub fn last_triage_id(&self) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.query_row("SELECT coalesce(max(id), 0) FROM triage", [], |r| r.get(0))
+            .map_err(self.sq("cannot read triage"))
+    }
+
+    /// The hits of one post, oldest first.
+    pub fn hits_of_post(&self, post_key: &str) -> Result<Vec<Hit>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {HIT_COLUMNS} FROM hits WHERE post_key = ?1 ORDER BY id"
+            ))
+            .map_err(self.sq("cannot read hits"))?;
+        let rows = stmt
+            .query_map([post_key], hit_from_row)
+            .map_err(self.sq("cannot read hits"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(self.sq("cannot read hits"))
     }
 
     /// A hit's triage history, oldest first.

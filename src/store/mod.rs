@@ -34,6 +34,17 @@ use crate::sources::{CursorUpdate, Cursors};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 
+/// A stored post as the search index reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPost {
+    /// Row id in the posts table (increases with every stored post).
+    pub rowid: i64,
+    /// The post.
+    pub post: Post,
+    /// Target ids the post mentions (flagged or not), as analyzed when it was stored.
+    pub targets: Vec<String>,
+}
+
 /// File name of the state database inside the data directory.
 pub const STATE_FILE: &str = "state.sqlite";
 
@@ -88,9 +99,7 @@ pub enum StoreError {
         source: serde_json::Error,
     },
     /// A triage status that is not one of [`TRIAGE_STATUSES`].
-    #[error(
-        "unknown triage status {0:?} (use one of: new, reviewing, confirmed, dismissed, reported, resolved)"
-    )]
+    #[error("unknown triage status {0:?} (use one of: new, reviewing, reported, deleted, ignored)")]
     Status(String),
     /// No hit with this id.
     #[error("no hit with id {0}")]
@@ -277,8 +286,8 @@ impl Store {
                 .map_err(self.sq("cannot store seen keys"))?;
             let mut store_post = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO posts (post_key, source_id, url, posted_at, fetched_at, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR IGNORE INTO posts (post_key, source_id, url, posted_at, fetched_at, json, targets)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(self.sq("cannot store posts"))?;
             for (post, analysis) in posts {
@@ -290,6 +299,8 @@ impl Store {
                 }
                 let json = serde_json::to_string(post)
                     .map_err(self.json_err(format!("post {}", post.key)))?;
+                let targets = serde_json::to_string(&analysis.targets)
+                    .map_err(self.json_err(format!("targets of post {}", post.key)))?;
                 store_post
                     .execute(params![
                         post.key,
@@ -297,7 +308,8 @@ impl Store {
                         post.url,
                         posted_at(post),
                         timestamp(post.fetched_at),
-                        json
+                        json,
+                        targets
                     ])
                     .map_err(self.sq("cannot store posts"))?;
                 for draft in hits::drafts(analysis) {
@@ -424,13 +436,13 @@ impl Store {
             .transpose()
     }
 
-    /// Stored posts in insertion order, `limit` at a time after row `after` (0 to start);
-    /// returns the rows with their row ids, for rebuilding the search index.
-    pub fn posts_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Post)>, StoreError> {
+    /// Stored posts in insertion order, `limit` at a time after row `after` (0 to start),
+    /// with their row ids and the targets they mention: what the search index is built from.
+    pub fn posts_after(&self, after: i64, limit: usize) -> Result<Vec<StoredPost>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT rowid, post_key, json FROM posts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+                "SELECT rowid, post_key, json, targets FROM posts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
             )
             .map_err(self.sq("cannot read posts"))?;
         let rows = stmt
@@ -439,18 +451,44 @@ impl Store {
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
                 ))
             })
             .map_err(self.sq("cannot read posts"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, key, json) = row.map_err(self.sq("cannot read posts"))?;
-            out.push((
-                id,
-                serde_json::from_str(&json).map_err(self.json_err(format!("post {key}")))?,
-            ));
+            let (rowid, key, json, targets) = row.map_err(self.sq("cannot read posts"))?;
+            out.push(StoredPost {
+                rowid,
+                post: serde_json::from_str(&json).map_err(self.json_err(format!("post {key}")))?,
+                targets: serde_json::from_str(&targets)
+                    .map_err(self.json_err(format!("targets of post {key}")))?,
+            });
         }
         Ok(out)
+    }
+
+    /// The stored post `key` with its row id and targets.
+    pub fn stored_post(&self, key: &str) -> Result<Option<StoredPost>, StoreError> {
+        let rowid: Option<i64> = {
+            let conn = self.lock();
+            conn.query_row("SELECT rowid FROM posts WHERE post_key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.sq("cannot read posts"))?
+        };
+        let Some(rowid) = rowid else { return Ok(None) };
+        Ok(self.posts_after(rowid - 1, 1)?.into_iter().next())
+    }
+
+    /// Highest row id of the posts table (0 when empty).
+    pub fn last_post_rowid(&self) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.query_row("SELECT coalesce(max(rowid), 0) FROM posts", [], |r| {
+            r.get(0)
+        })
+        .map_err(self.sq("cannot read posts"))
     }
 
     /// Number of stored posts (those that mention a target), for `reindex`'s progress.

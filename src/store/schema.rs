@@ -90,6 +90,13 @@ pub const MIGRATIONS: &[&str] = &[
         json TEXT NOT NULL,
         PRIMARY KEY (engine, query, day)
     );",
+    // v2: the targets each stored post mentions (JSON array), so the search index is built
+    // from state alone; triage statuses of the search issue (`confirmed` → `reviewing`,
+    // `dismissed` → `ignored`, `resolved` → `deleted`).
+    "ALTER TABLE posts ADD COLUMN targets TEXT NOT NULL DEFAULT '[]';
+    UPDATE hits SET status = 'reviewing' WHERE status = 'confirmed';
+    UPDATE hits SET status = 'ignored' WHERE status = 'dismissed';
+    UPDATE hits SET status = 'deleted' WHERE status = 'resolved';",
 ];
 
 /// The schema version this build writes.

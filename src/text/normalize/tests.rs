@@ -285,32 +285,3 @@ fn never_panics_on_large_or_odd_input() {
     assert_eq!(normalize(&plain).text, plain);
     let _ = compact(&normalize(&"山.田 ".repeat(100_000)));
 }
-
-/// `cargo test --release --lib text::normalize::tests::speed -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn speed() {
-    #[rustfmt::skip]
-    let units = [
-        ("mixed", "ﾔﾏﾀﾞ商事の営業はカス！！ 山田商事は倒産寸前らしい。ＴＥＬ ０９０－２３４５－６７８９ ラ—メン屋の店長がマジでむかつく wwww Yamada Shoji is a scam\n"),
-        ("spaced", "山田商事は 倒産寸前らしい。店長の対応が最悪だった。 Yamada Shoji は最悪\n"),
-        ("plain", "山田商事は倒産寸前らしい。店長の対応が最悪だった。二度と行かない。\n"),
-        ("ascii", "Yamada Shoji is a scam, do not buy from them!!  Call 090-2345-6789\n"),
-    ];
-    for (name, unit) in units {
-        let post = unit.repeat(2000 / unit.len() + 1);
-        let doc = unit.repeat(4_000_000 / unit.len());
-        let posts = vec![post.as_str(); 4_000_000 / post.len()];
-        for (shape, texts) in [("2 KB posts", posts), ("one 4 MB text", vec![doc.as_str()])] {
-            let mut best = 0f64;
-            for _ in 0..5 {
-                let t = std::time::Instant::now();
-                texts
-                    .iter()
-                    .for_each(|text| drop(std::hint::black_box(normalize(text))));
-                best = best.max(4.0 / t.elapsed().as_secs_f64());
-            }
-            println!("{name}, {shape}: {best:.0} MB/s");
-        }
-    }
-}
