@@ -7,8 +7,10 @@
 //! *anchor* characters (its rarest ones). For each anchor we precompute every raw character that
 //! normalizes and folds to it (full- and half-width forms, katakana for hiragana, the unvoiced
 //! kana of a voiced one — ﾀﾞ is two characters —, Kangxi radicals for kanji, upper case for
-//! ASCII). A post passes if, for some pattern, enough of its anchors occur in any raw form:
-//! all of them, or all but one for names that may carry one masked character (伏せ字).
+//! ASCII). A post passes if, for some pattern, enough of its anchors occur in any raw form
+//! *close together* — within the pattern's length in letters, separators and invisible
+//! characters not counted: all of them, or all but one for names that may carry one masked
+//! character (伏せ字).
 //! ASCII runs (with full-width letters folded) are checked for ASCII names and romaji keys
 //! exactly as the matcher does. Watched personal values need digits, an '@' (or "at"), or the
 //! town name of a watched address. The pass is a table lookup per character.
@@ -103,6 +105,31 @@ fn raw_forms(c: char) -> Vec<char> {
 struct Group {
     anchors: Vec<u16>,
     need: usize,
+    /// Longest distance, in letters, between two anchors of one occurrence of the pattern.
+    span: u32,
+}
+
+/// True for the characters that count as one letter of distance between anchors: kana
+/// (without voicing marks, iteration marks or `ー`), kanji, ASCII and full-width letters and
+/// digits, half-width katakana. Everything else (separators, spaces, marks, masks, invisible
+/// characters) is not counted — so distances in the raw text are never longer than in the
+/// normalized text the matcher reads, and the window test stays a necessary condition.
+#[inline]
+fn counts_as_letter(cp: u32) -> bool {
+    matches!(
+        cp,
+        0x30..=0x39
+            | 0x41..=0x5A
+            | 0x61..=0x7A
+            | 0x3041..=0x3096
+            | 0x30A1..=0x30FA
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xFF10..=0xFF19
+            | 0xFF21..=0xFF3A
+            | 0xFF41..=0xFF5A
+            | 0xFF66..=0xFF9D
+    )
 }
 
 const DIGIT: u8 = 1;
@@ -116,17 +143,23 @@ const RUN_CHAR: u8 = 64;
 /// A small tsu (っ, ッ, ｯ): "あっと"/"アット" spell an obfuscated '@'.
 const SMALL_TSU: u8 = 128;
 
+/// Bit of a [`Gate`] table entry: the character [`counts_as_letter`] (the rest is its class).
+const LETTER: u16 = 0x8000;
+
 /// The compiled gate for one analyzer.
 #[derive(Debug, Clone)]
 pub struct Gate {
-    /// BMP character → index into `classes` (0 = nothing of interest).
+    /// BMP character → index into the classes (0 = nothing of interest), with [`LETTER`].
     table: Vec<u16>,
     /// Characters above the BMP.
     astral: HashMap<char, u16>,
-    /// (anchor ids, flags) per class.
-    classes: Vec<(Vec<u16>, u8)>,
+    /// Anchor ids per class.
+    class_anchors: Vec<Vec<u16>>,
+    /// Flags per class.
+    class_flags: Vec<u8>,
     groups: Vec<Group>,
-    anchors: usize,
+    /// The groups each anchor belongs to.
+    groups_of: Vec<Vec<u16>>,
     ascii: Option<AhoCorasick>,
     romaji: bool,
     min_run_letters: usize,
@@ -160,7 +193,13 @@ impl Gate {
                 let next = anchor_ids.len() as u16;
                 anchors.push(*anchor_ids.entry(c).or_insert(next));
             }
-            groups.push(Group { anchors, need });
+            // The pattern's letters, plus one of slack (a mask may stand between two of them).
+            let span = text.chars().filter(|c| anchorable(*c)).count() as u32 + 1;
+            groups.push(Group {
+                anchors,
+                need,
+                span,
+            });
         };
         for (text, maskable) in matcher.gate_patterns() {
             if text.is_ascii() {
@@ -297,12 +336,26 @@ impl Gate {
             (Some(a), false) => a,
             (None, _) => Matcher::romaji_min_letters(),
         };
+        let mut groups_of = vec![Vec::new(); anchor_ids.len()];
+        for (g, group) in groups.iter().enumerate() {
+            for &a in &group.anchors {
+                groups_of[a as usize].push(g as u16);
+            }
+        }
+        let (class_anchors, class_flags): (Vec<_>, Vec<_>) = classes.into_iter().unzip();
+        debug_assert!(class_flags.len() < usize::from(LETTER));
+        for (cp, slot) in table.iter_mut().enumerate() {
+            if counts_as_letter(cp as u32) {
+                *slot |= LETTER;
+            }
+        }
         Gate {
             table,
             astral,
-            classes,
+            class_anchors,
+            class_flags,
             groups,
-            anchors: anchor_ids.len(),
+            groups_of,
             ascii,
             romaji,
             min_run_letters: min_run_letters.max(1),
@@ -318,17 +371,21 @@ impl Gate {
     }
 
     /// Why a post passes (`None`: it cannot mention a target nor hold a watched value).
+    ///
+    /// A pattern group passes when enough of its anchors occur within its span of letters
+    /// (the last occurrence of each anchor is kept, and the group is checked whenever one of
+    /// its anchors occurs): a name's characters scattered over a post are no mention.
     pub fn reason(&self, matcher: &Matcher, raw: &str) -> Option<Reason> {
-        let mut small = [0u64; 8];
+        const NEVER: u32 = u32::MAX;
+        let mut small = [NEVER; 128];
         let mut big = Vec::new();
-        let words = self.anchors.div_ceil(64).max(1);
-        let seen: &mut [u64] = if words <= small.len() {
-            &mut small[..words]
+        let last: &mut [u32] = if self.groups_of.len() <= small.len() {
+            &mut small[..self.groups_of.len()]
         } else {
-            big.resize(words, 0);
+            big.resize(self.groups_of.len(), NEVER);
             &mut big
         };
-        let mut any_anchor = false;
+        let mut pos: u32 = 0;
         let mut flags = 0u8;
         let mut digits = DigitChain::default();
         let mut at_word = AtWord::default();
@@ -342,6 +399,9 @@ impl Gate {
             if b < 0x80 {
                 let c = b as char;
                 let letter = c.is_ascii_alphabetic();
+                if c.is_ascii_alphanumeric() {
+                    pos += 1;
+                }
                 if c.is_ascii_digit() {
                     digits.digit();
                 } else if matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '\t') {
@@ -392,17 +452,45 @@ impl Gate {
                 ),
                 _ => (1, 0xFFFD),
             };
-            let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
-            let slot = if (c as u32) < 0x10000 {
-                self.table[c as usize]
-            } else {
-                self.astral.get(&c).copied().unwrap_or(0)
+            i += width;
+            let here = pos;
+            let entry = match self.table.get(cp as usize) {
+                Some(&e) => e,
+                None => char::from_u32(cp)
+                    .and_then(|c| self.astral.get(&c).copied())
+                    .unwrap_or(0),
             };
-            let (anchors, flag) = &self.classes[slot as usize];
-            for &a in anchors {
-                seen[a as usize / 64] |= 1 << (a % 64);
-                any_anchor = true;
+            pos += u32::from(entry >> 15);
+            let slot = entry & !LETTER;
+            if slot == 0 {
+                // Nothing of interest (most characters): the common, short path.
+                digits.other();
+                at_word.feed(None);
+                if let Some(start) = run.take()
+                    && self.run_hits(matcher, &raw[start..i - width], &mut run_letters)
+                {
+                    return Some(Reason::Run);
+                }
+                continue;
             }
+            for &a in &self.class_anchors[slot as usize] {
+                last[a as usize] = here;
+                for &g in &self.groups_of[a as usize] {
+                    let group = &self.groups[g as usize];
+                    let near = group
+                        .anchors
+                        .iter()
+                        .filter(|b| {
+                            let at = last[**b as usize];
+                            at != NEVER && here - at <= group.span
+                        })
+                        .count();
+                    if near >= group.need {
+                        return Some(Reason::Group(g as usize));
+                    }
+                }
+            }
+            let flag = self.class_flags[slot as usize];
             flags |= flag;
             if flag & DIGIT != 0 {
                 digits.digit();
@@ -414,49 +502,39 @@ impl Gate {
             if flag & RUN_CHAR == 0 {
                 at_word.feed(None);
                 if let Some(start) = run.take()
-                    && self.run_hits(matcher, &raw[start..i], &mut run_letters)
+                    && self.run_hits(matcher, &raw[start..i - width], &mut run_letters)
                 {
                     return Some(Reason::Run);
                 }
             } else if want_runs || self.email {
+                let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
                 match fold_wide(c) {
                     Fold::Letter(l) => {
                         at_word.feed(l.is_ascii_alphabetic().then_some(l));
-                        run.get_or_insert(i);
+                        run.get_or_insert(i - width);
                         run_letters += usize::from(l.is_ascii_alphabetic());
                     }
                     Fold::Space => {
                         at_word.feed(None);
-                        run.get_or_insert(i);
+                        run.get_or_insert(i - width);
                     }
                     Fold::Transparent => {}
                     Fold::Other => {
                         at_word.feed(None);
                         if let Some(start) = run.take()
-                            && self.run_hits(matcher, &raw[start..i], &mut run_letters)
+                            && self.run_hits(matcher, &raw[start..i - width], &mut run_letters)
                         {
                             return Some(Reason::Run);
                         }
                     }
                 }
             }
-            i += width;
         }
         at_word.feed(None);
         if let Some(start) = run.take()
             && self.run_hits(matcher, &raw[start..], &mut run_letters)
         {
             return Some(Reason::Run);
-        }
-        if any_anchor {
-            let has = |a: u16| seen[a as usize / 64] & (1 << (a % 64)) != 0;
-            if let Some(i) = self
-                .groups
-                .iter()
-                .position(|g| g.anchors.iter().filter(|a| has(**a)).count() >= g.need)
-            {
-                return Some(Reason::Group(i));
-            }
         }
         if self.min_digits.is_some_and(|m| digits.longest >= m) {
             return Some(Reason::Digits);

@@ -81,6 +81,16 @@ pub struct Matcher {
     patterns: Vec<Pattern>,
     excludes: Vec<(usize, String)>,
     romaji: Vec<(usize, String)>,
+    /// Bit `k` set: some romaji key starts with letter `a + k` (prunes word starts).
+    romaji_firsts: u32,
+}
+
+/// Bit of the first letter of a romaji key (0 for anything else).
+fn letter_bit(b: Option<u8>) -> u32 {
+    match b {
+        Some(c @ b'a'..=b'z') => 1 << (c - b'a'),
+        _ => 0,
+    }
 }
 
 /// Why the matcher could not be built.
@@ -225,12 +235,16 @@ impl Matcher {
                 excludes.push((ti, fold_term(e)));
             }
         }
+        let romaji_firsts = romaji
+            .iter()
+            .fold(0, |m, (_, k)| m | letter_bit(k.bytes().next()));
         Ok(Matcher {
             prefilter: Prefilter::new(&set.texts)?,
             texts: set.texts,
             patterns: set.patterns,
             excludes,
             romaji,
+            romaji_firsts,
         })
     }
 
@@ -381,6 +395,16 @@ impl Matcher {
         let words: Vec<(usize, &str)> = word_spans(run).collect();
         let mut joined = String::new();
         for i in 0..words.len() {
+            // The key's first letter depends on the first four letters only (canonicalizing
+            // looks ahead at most that far, and never drops the first letter it writes): a
+            // word whose first key letter starts no target's key starts no match.
+            let w = words[i].1;
+            if w.len() >= 4 && w.is_ascii() {
+                let first = letter_bit(reading::romaji_key(&w[..4]).bytes().next());
+                if first != 0 && first & self.romaji_firsts == 0 {
+                    continue;
+                }
+            }
             joined.clear();
             for j in i..words.len().min(i + 4) {
                 joined.push_str(words[j].1);
