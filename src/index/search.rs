@@ -1,6 +1,6 @@
 //! Queries: the user's query string plus filters, ranked by BM25, with highlighted snippets.
 //!
-//! The query string uses Tantivy's syntax (documented in `README-search.md` and in
+//! The query string uses Tantivy's syntax (documented in the README and in
 //! `mimamori search --help`): words are ANDed, `"…"` is a phrase, `OR`, `AND`, `NOT` / `-word`,
 //! `field:value`, ranges `severity:[50 TO 100]`. A word without a field is looked up in the
 //! body (Lindera words and readings), the body bigrams and the thread title; a word written in
