@@ -8,19 +8,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let posts: Vec<mimamori::analyze::PostInput> = text
         .lines()
         .enumerate()
-        .map(|(i, l)| mimamori::analyze::PostInput { id: i.to_string(), text: l.to_string(), ..Default::default() })
+        .map(|(i, l)| mimamori::analyze::PostInput {
+            id: i.to_string(),
+            text: l.to_string(),
+            ..Default::default()
+        })
         .collect();
-    let nohit: Vec<&mimamori::analyze::PostInput> = posts.iter().filter(|p| analyzer.analyze(p).targets.is_empty()).collect();
+    let nohit: Vec<&mimamori::analyze::PostInput> = posts
+        .iter()
+        .filter(|p| analyzer.analyze(p).targets.is_empty())
+        .collect();
     let bytes: usize = nohit.iter().map(|p| p.text.len() + 1).sum();
-    let passes: usize = std::env::var("PASSES").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let passes: usize = std::env::var("PASSES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
     for _ in 0..passes {
         let t = std::time::Instant::now();
         if std::env::var("GATE").is_ok() {
-            for p in &nohit { std::hint::black_box(analyzer.gate_reason(&p.text)); }
+            for p in &nohit {
+                std::hint::black_box(analyzer.gate_reason(&p.text));
+            }
         } else {
-            for p in &nohit { std::hint::black_box(analyzer.analyze(p)); }
+            for p in &nohit {
+                std::hint::black_box(analyzer.analyze(p));
+            }
         }
-        println!("no-hit analyze {:.1} MB/s", bytes as f64 / 1048576.0 / t.elapsed().as_secs_f64());
+        println!(
+            "no-hit analyze {:.1} MB/s",
+            bytes as f64 / 1048576.0 / t.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -304,6 +304,28 @@ async fn watch_once_finds_the_scripted_hits_and_new_posts_between_cycles_once() 
     );
     check_store(&data, &posted);
 
+    // `watch` itself kept the search index: every stored post is in it (read directly, so
+    // no catch-up by `search` hides a gap), each hit's post carries its hit id.
+    let store = mimamori::store::Store::open(&data).expect("store");
+    let index = mimamori::index::SearchIndex::open(&data).expect("watch wrote an index");
+    let all = index
+        .search(&mimamori::index::search::SearchRequest {
+            query: "*".into(),
+            limit: 100_000,
+            ..Default::default()
+        })
+        .expect("search");
+    assert_eq!(all.len() as u64, store.post_count().expect("count"));
+    let flagged = all.iter().filter(|r| !r.hit_ids.is_empty()).count();
+    let hit_posts: std::collections::HashSet<String> = store
+        .hits(&Default::default())
+        .expect("hits")
+        .into_iter()
+        .map(|h| h.post_key)
+        .collect();
+    assert_eq!(flagged, hit_posts.len());
+    drop((store, index));
+
     // `hits --json` lists them with the design.md fields.
     let out = run(dir.path(), &["hits", "--json", "--data", dat]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
