@@ -9,6 +9,8 @@ pub mod analyze;
 pub mod bench;
 /// Watchlists and sources: TOML loading, validation with file:line:col errors.
 pub mod config;
+/// Evidence: WARC captures of flagged posts and the hash-chained ledger.
+pub mod evidence;
 /// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.
 pub mod fetch;
 /// The search index: Tantivy with Lindera and bigram analyzers, reindexing and queries.

@@ -6,6 +6,7 @@ mod analyze_fixtures;
 mod boards;
 mod cli;
 mod crawl;
+mod evidence;
 mod faults;
 mod fetch;
 mod search;

@@ -4,6 +4,7 @@
 mod analyze;
 mod bench;
 mod demo;
+mod evidence;
 mod hits;
 mod reindex;
 mod search;
@@ -49,6 +50,9 @@ enum Command {
     Hits(hits::Args),
     /// Set a hit's triage status (the history is kept).
     Triage(triage::Args),
+    /// Evidence: show what a hit was found in, verify hashes and the ledger chain.
+    #[command(subcommand)]
+    Evidence(evidence::Command),
     /// Full-text search of the index (Japanese words, phrases, kana readings, filters).
     Search(search::Args),
     /// Rebuild the search index from state.sqlite.
@@ -78,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args, &cli.data),
         Command::Hits(args) => hits::run(&args, &cli.data),
         Command::Triage(args) => triage::run(&args, &cli.data),
+        Command::Evidence(cmd) => evidence::run(&cmd, &cli.data),
         Command::Search(args) => search::run(&args, &cli.data),
         Command::Reindex(args) => reindex::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),

@@ -24,6 +24,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +36,7 @@ use tokio::time::Instant;
 
 use crate::analyze::{Analysis, AnalyzeError, Analyzer};
 use crate::config::{SourceConfig, Target, Watchlist};
+use crate::evidence::{Evidence, EvidenceError};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::model::Post;
 use crate::sources::{self, PollContext, Source, SourceError};
@@ -65,6 +67,9 @@ pub enum WatchError {
     /// The state database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The evidence directory could not be opened.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
 }
 
 /// What the watcher reports as it goes.
@@ -181,6 +186,7 @@ pub struct Watcher {
     counters: Counters,
     failing: Mutex<BTreeMap<String, String>>,
     events: Option<mpsc::UnboundedSender<WatchEvent>>,
+    evidence: Option<Arc<Evidence>>,
 }
 
 /// A function that builds the source for a `[[source]]` table (`sources::build` by default).
@@ -221,13 +227,16 @@ impl Watcher {
             let source: Arc<dyn Source> = Arc::from(build(cfg)?);
             built.push((source, host_key(&cfg.url)));
         }
-        Ok(Watcher::with_sources(
-            built,
-            fetcher,
-            analyzer,
-            store,
-            watchlist.targets.clone(),
-        ))
+        let data = store
+            .path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let evidence = Evidence::open(&data)?;
+        Ok(
+            Watcher::with_sources(built, fetcher, analyzer, store, watchlist.targets.clone())
+                .with_evidence(evidence),
+        )
     }
 
     /// A watcher over given sources, each with the host it talks to (tests, benchmarks).
@@ -262,7 +271,14 @@ impl Watcher {
             counters: Counters::default(),
             failing: Mutex::new(BTreeMap::new()),
             events: None,
+            evidence: None,
         }
+    }
+
+    /// Captures the responses of flagged posts into `evidence` before each commit.
+    pub fn with_evidence(mut self, evidence: Evidence) -> Watcher {
+        self.evidence = Some(Arc::new(evidence));
+        self
     }
 
     /// Sends every [`WatchEvent`] to `tx` from now on.
@@ -516,6 +532,32 @@ impl Watcher {
             .await
             .map_err(|e| PollError::Failed(e.to_string()))?;
         let new_posts = analyzed.len();
+
+        // Evidence before the commit: once committed, the response is never fetched again.
+        let (analyzed, evidence_entries) = match &self.evidence {
+            Some(evidence) if analyzed.iter().any(|(_, a)| a.flagged) => {
+                let (evidence, captures) = (Arc::clone(evidence), out.captures);
+                let joined = tokio::task::spawn_blocking(move || {
+                    let flagged: Vec<(&Post, &Analysis)> = analyzed
+                        .iter()
+                        .filter(|(_, a)| a.flagged)
+                        .map(|(p, a)| (p, a))
+                        .collect();
+                    let entries = evidence.capture(&captures, &flagged).map(|e| e.len());
+                    (analyzed, entries)
+                })
+                .await
+                .map_err(|e| PollError::Failed(format!("evidence task failed: {e}")))?;
+                match joined {
+                    (analyzed, Ok(n)) => (analyzed, n),
+                    (_, Err(e)) => return Err(failed(&e)),
+                }
+            }
+            _ => (analyzed, 0),
+        };
+        if evidence_entries > 0 {
+            tracing::debug!(source = %s.id, captures = evidence_entries, "evidence captured");
+        }
 
         let (store, id) = (self.store.clone(), s.id.clone());
         let (updates, notes, requests, bytes) =

@@ -1,0 +1,133 @@
+//! `mimamori evidence show HIT` prints the stored HTTP response a hit was found in (from the
+//! WARC records captured at fetch time); `mimamori evidence verify [PATH]` re-hashes every
+//! evidence byte range and the ledger chain and reports the first break (exit 1).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::Outcome;
+use mimamori::evidence::{self, ledger};
+use mimamori::store::{STATE_FILE, Store};
+
+/// Evidence subcommands.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Print the stored HTTP response (status, headers, body) a hit was found in.
+    Show {
+        /// The hit id (`mimamori hits`).
+        hit: i64,
+        /// Print every record of the capture (request, response, metadata), not only the
+        /// response.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Re-hash every evidence file range and check the ledger chain.
+    Verify {
+        /// A data directory or an evidence directory (default: the data directory's).
+        path: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
+    match cmd {
+        Command::Show { hit, all } => show(*hit, *all, data),
+        Command::Verify { path } => verify(path.as_deref(), data),
+    }
+}
+
+fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
+    if !data.join(STATE_FILE).is_file() {
+        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
+    }
+    let store = Store::open(data)?;
+    let hit = store
+        .hit(hit_id)?
+        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let dir = evidence::evidence_dir(data);
+    let entries: Vec<_> = ledger::entries(&dir)?
+        .into_iter()
+        .filter(|e| e.kind == "warc" && e.post_keys.contains(&hit.post_key))
+        .collect();
+    let Some(entry) = entries.first() else {
+        anyhow::bail!(
+            "hit {hit_id} ({}) has no captured evidence in {}",
+            hit.url,
+            dir.display()
+        );
+    };
+    let records = evidence::read_entry(&dir, entry)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if all {
+        out.write_all(&records)
+            .context("cannot write the records")?;
+        return Ok(Outcome::Ok);
+    }
+    let block = response_block(&records).with_context(|| {
+        format!(
+            "{}: the capture at offset {} holds no response record",
+            entry.path, entry.offset
+        )
+    })?;
+    eprintln!(
+        "mimamori: hit {hit_id}: {} captured {} ({}, ledger entry {})",
+        entry.url, entry.captured_at, entry.path, entry.seq
+    );
+    out.write_all(block).context("cannot write the response")?;
+    Ok(Outcome::Ok)
+}
+
+/// The block of the `response` record among concatenated WARC records.
+fn response_block(records: &[u8]) -> Option<&[u8]> {
+    let mut rest = records;
+    while !rest.is_empty() {
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))?
+            .trim()
+            .parse()
+            .ok()?;
+        let block = rest.get(head_end + 4..head_end + 4 + length)?;
+        if head.lines().any(|l| l == "WARC-Type: response") {
+            return Some(block);
+        }
+        rest = rest.get(head_end + 4 + length + 4..)?;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn verify(path: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
+    let dir = match path {
+        Some(p) if p.join(ledger::LEDGER_FILE).is_file() => p.to_path_buf(),
+        Some(p) => evidence::evidence_dir(p),
+        None => evidence::evidence_dir(data),
+    };
+    let started = std::time::Instant::now();
+    let report = ledger::verify(&dir)?;
+    let secs = started.elapsed().as_secs_f64();
+    match report.first_break {
+        None => {
+            println!(
+                "ok: {} ledger entries, {} bytes of evidence re-hashed, chain intact ({}; {:.1} MB/s)",
+                report.entries,
+                report.bytes,
+                dir.display(),
+                report.bytes as f64 / 1_048_576.0 / secs.max(1e-9)
+            );
+            Ok(Outcome::Ok)
+        }
+        Some((line, why)) => anyhow::bail!(
+            "{}:{line}: evidence check failed after {} good entries: {why}",
+            dir.join(ledger::LEDGER_FILE).display(),
+            report.entries
+        ),
+    }
+}

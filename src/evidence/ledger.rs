@@ -1,0 +1,253 @@
+//! The evidence ledger, `<data>/evidence/ledger.jsonl`: one JSON line per piece of evidence
+//! written, each holding the SHA-256 of the bytes it covers and of the line before it, so a
+//! change to any evidence byte or any earlier line breaks the chain from there on.
+//!
+//! A WARC file grows by whole records during its day, so an entry covers a byte *range*
+//! (`offset`, `length`) of a file: bytes once written are never rewritten, and `verify`
+//! re-hashes every range. Other evidence files (screenshots, bundles) are entries with offset 0
+//! and their whole length.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::EvidenceError;
+
+/// The ledger file name inside the evidence directory.
+pub const LEDGER_FILE: &str = "ledger.jsonl";
+
+/// `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One ledger line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// The evidence file, relative to the evidence directory (`warc/…`).
+    pub path: String,
+    /// Where the covered bytes start in it.
+    pub offset: u64,
+    /// How many bytes are covered.
+    pub length: u64,
+    /// SHA-256 (hex) of the covered bytes.
+    pub sha256: String,
+    /// When they were captured (RFC 3339 UTC).
+    pub captured_at: String,
+    /// What they are: `warc` (records of one capture), `screenshot`, …
+    pub kind: String,
+    /// The URL captured.
+    pub url: String,
+    /// Keys of the posts this evidence is for.
+    pub post_keys: Vec<String>,
+    /// The WARC record ids written (for `warc` entries).
+    #[serde(default)]
+    pub record_ids: Vec<String>,
+    /// SHA-256 (hex) of the previous ledger line ([`GENESIS`] for the first).
+    pub prev: String,
+}
+
+/// An entry before it is chained.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry {
+    /// See [`Entry::path`].
+    pub path: String,
+    /// See [`Entry::offset`].
+    pub offset: u64,
+    /// The covered bytes (hashed here).
+    pub bytes_sha256: String,
+    /// See [`Entry::length`].
+    pub length: u64,
+    /// See [`Entry::captured_at`].
+    pub captured_at: String,
+    /// See [`Entry::kind`].
+    pub kind: String,
+    /// See [`Entry::url`].
+    pub url: String,
+    /// See [`Entry::post_keys`].
+    pub post_keys: Vec<String>,
+    /// See [`Entry::record_ids`].
+    pub record_ids: Vec<String>,
+}
+
+/// SHA-256 in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The ledger of one evidence directory; appends are serialized by the caller.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    last_hash: String,
+    seq: u64,
+}
+
+impl Ledger {
+    /// Opens (or starts) the ledger in `dir`, reading it to find the chain's head.
+    pub fn open(dir: &Path) -> Result<Ledger, EvidenceError> {
+        let path = dir.join(LEDGER_FILE);
+        let mut ledger = Ledger {
+            path: path.clone(),
+            last_hash: GENESIS.to_string(),
+            seq: 0,
+        };
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ledger),
+            Err(e) => return Err(EvidenceError::io(&path, "cannot read the ledger", e)),
+        };
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|e| EvidenceError::io(&path, "cannot read the ledger", e))?;
+            if line.is_empty() {
+                continue;
+            }
+            ledger.last_hash = sha256_hex(line.as_bytes());
+            ledger.seq += 1;
+        }
+        Ok(ledger)
+    }
+
+    /// Appends one entry (flushed and synced before it returns) and returns it.
+    pub fn append(&mut self, e: NewEntry) -> Result<Entry, EvidenceError> {
+        let entry = Entry {
+            seq: self.seq + 1,
+            path: e.path,
+            offset: e.offset,
+            length: e.length,
+            sha256: e.bytes_sha256,
+            captured_at: e.captured_at,
+            kind: e.kind,
+            url: e.url,
+            post_keys: e.post_keys,
+            record_ids: e.record_ids,
+            prev: self.last_hash.clone(),
+        };
+        let line = serde_json::to_string(&entry).map_err(|e| EvidenceError::Json {
+            what: "a ledger entry",
+            source: e,
+        })?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| EvidenceError::io(&self.path, "cannot open the ledger", e))?;
+        file.write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| EvidenceError::io(&self.path, "cannot write the ledger", e))?;
+        self.last_hash = sha256_hex(line.as_bytes());
+        self.seq += 1;
+        Ok(entry)
+    }
+}
+
+/// Every entry of the ledger in `dir`, in order (an unreadable line is an error naming it).
+pub fn entries(dir: &Path) -> Result<Vec<Entry>, EvidenceError> {
+    let path = dir.join(LEDGER_FILE);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(EvidenceError::io(&path, "cannot read the ledger", e)),
+    };
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| EvidenceError::io(&path, "cannot read the ledger", e))?;
+        if line.is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line).map_err(|e| EvidenceError::Ledger {
+                path: path.clone(),
+                line: i + 1,
+                message: e.to_string(),
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Evidence bytes re-hashed.
+    pub bytes: u64,
+    /// The first break, if any: ledger line and what is wrong.
+    pub first_break: Option<(u64, String)>,
+}
+
+/// Re-hashes every range the ledger in `dir` covers and checks the chain; stops at the first
+/// break.
+pub fn verify(dir: &Path) -> Result<VerifyReport, EvidenceError> {
+    let path = dir.join(LEDGER_FILE);
+    let mut report = VerifyReport::default();
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+        Err(e) => return Err(EvidenceError::io(&path, "cannot read the ledger", e)),
+    };
+    let mut prev = GENESIS.to_string();
+    let mut buf = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let n = i as u64 + 1;
+        let line = line.map_err(|e| EvidenceError::io(&path, "cannot read the ledger", e))?;
+        if line.is_empty() {
+            continue;
+        }
+        let fail = |why: String| {
+            Ok(VerifyReport {
+                first_break: Some((n, why)),
+                ..report.clone()
+            })
+        };
+        let entry: Entry = match serde_json::from_str(&line) {
+            Ok(e) => e,
+            Err(e) => return fail(format!("ledger line is not a valid entry: {e}")),
+        };
+        if entry.prev != prev {
+            return fail(format!(
+                "chain broken: entry {} says the previous line hashes to {}, it hashes to {prev}",
+                entry.seq, entry.prev
+            ));
+        }
+        let file_path = dir.join(&entry.path);
+        let mut f = match File::open(&file_path) {
+            Ok(f) => f,
+            Err(e) => return fail(format!("{}: cannot open: {e}", file_path.display())),
+        };
+        buf.clear();
+        let read = f
+            .seek(SeekFrom::Start(entry.offset))
+            .and_then(|_| (&mut f).take(entry.length).read_to_end(&mut buf));
+        match read {
+            Ok(got) if got as u64 == entry.length => {}
+            Ok(got) => {
+                return fail(format!(
+                    "{}: {} bytes at offset {} expected, only {got} there (truncated)",
+                    file_path.display(),
+                    entry.length,
+                    entry.offset
+                ));
+            }
+            Err(e) => return fail(format!("{}: cannot read: {e}", file_path.display())),
+        }
+        let got = sha256_hex(&buf);
+        if got != entry.sha256 {
+            return fail(format!(
+                "{}: bytes {}..{} hash to {got}, the ledger recorded {} (the evidence was altered)",
+                file_path.display(),
+                entry.offset,
+                entry.offset + entry.length,
+                entry.sha256
+            ));
+        }
+        report.entries += 1;
+        report.bytes += entry.length;
+        prev = sha256_hex(line.as_bytes());
+    }
+    Ok(report)
+}

@@ -1,0 +1,136 @@
+//! Evidence captured by the watch loop: WARC records of every flagged post's response that
+//! `warcio` accepts, a ledger whose chain and hashes `evidence verify` checks, and a byte
+//! changed anywhere is reported.
+
+use std::path::Path;
+use std::process::Command;
+
+use mimamori::evidence::ledger;
+use mimamori::store::{HitFilter, Store};
+
+use crate::support::mimamori;
+
+fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = mimamori(dir, args, b"");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `warcio ARGS…` if warcio is installed (`.ci/run` installs it); `None` (said loudly) if not.
+fn warcio(args: &[&str]) -> Option<std::process::Output> {
+    match Command::new("warcio").args(args).output() {
+        Ok(out) => Some(out),
+        Err(e) => {
+            eprintln!("SKIPPED warcio checks: cannot run warcio ({e}); `pip install warcio`");
+            None
+        }
+    }
+}
+
+#[test]
+fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (code, _, stderr) = run(d, &["--data", "data", "demo", "--duration", "8s"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let data = d.join("data");
+    let store = Store::open(&data).expect("store");
+    let hits = store.hits(&HitFilter::default()).expect("hits");
+    assert!(!hits.is_empty(), "the demo found no hit: {stderr}");
+    drop(store);
+
+    // Every hit's post has a capture in the ledger, captured at fetch time.
+    let ev = mimamori::evidence::evidence_dir(&data);
+    let entries = ledger::entries(&ev).expect("ledger");
+    for h in &hits {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.kind == "warc" && e.post_keys.contains(&h.post_key)),
+            "no evidence for hit {} ({})",
+            h.id,
+            h.post_key
+        );
+    }
+    assert_eq!(entries[0].kind, "warcinfo");
+    assert!(entries.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    assert_eq!(entries[0].prev, ledger::GENESIS);
+
+    // warcio accepts the files: digests pass, every record indexes.
+    let warcs: Vec<_> = std::fs::read_dir(ev.join("warc"))
+        .expect("warc dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert!(!warcs.is_empty());
+    for w in &warcs {
+        let w = w.to_str().expect("utf8");
+        if let Some(out) = warcio(&["check", "-v", w]) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "warcio check {w}: {text}");
+            assert!(
+                text.contains("digest pass") && !text.contains("fail"),
+                "{text}"
+            );
+        }
+        if let Some(out) = warcio(&["index", "-f", "warc-type,warc-target-uri", w]) {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "warcio index {w}");
+            for kind in ["warcinfo", "request", "response", "metadata"] {
+                assert!(
+                    text.contains(&format!("\"{kind}\"")),
+                    "no {kind} record: {text}"
+                );
+            }
+        }
+    }
+
+    // verify passes; `evidence show` replays the stored response.
+    let (code, stdout, stderr) = run(d, &["--data", "data", "evidence", "verify"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("ok: ") && stdout.contains("chain intact"),
+        "{stdout}"
+    );
+    let id = hits[0].id.to_string();
+    let (code, stdout, stderr) = run(d, &["--data", "data", "evidence", "show", &id]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("HTTP/1.1 200"), "{stdout}");
+    assert!(
+        stderr.contains(&hits[0].url) || stderr.contains("captured"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(d, &["--data", "data", "evidence", "show", "99999"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("99999"), "{stderr}");
+
+    // One byte changed in a WARC file: verify names the file and fails.
+    let last = entries.last().expect("entries");
+    let target = ev.join(&last.path);
+    let mut bytes = std::fs::read(&target).expect("read warc");
+    let at = (last.offset + last.length / 2) as usize;
+    bytes[at] ^= 0x01;
+    std::fs::write(&target, &bytes).expect("tamper");
+    let (code, _, stderr) = run(d, &["--data", "data", "evidence", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("altered") && stderr.contains(&last.path),
+        "{stderr}"
+    );
+    bytes[at] ^= 0x01;
+    std::fs::write(&target, &bytes).expect("restore");
+    let (code, _, stderr) = run(d, &["--data", "data", "evidence", "verify"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // A ledger line edited (the chain): the next entry no longer follows.
+    let ledger_path = ev.join(ledger::LEDGER_FILE);
+    let text = std::fs::read_to_string(&ledger_path).expect("ledger");
+    let edited = text.replacen("\"kind\":\"warc\"", "\"kind\":\"warC\"", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&ledger_path, edited).expect("edit ledger");
+    let (code, _, stderr) = run(d, &["--data", "data", "evidence", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("chain broken"), "{stderr}");
+}
