@@ -3,6 +3,8 @@
 //!
 //! Module map (one pipeline stage each; see `ARCHITECTURE.md`):
 
+/// Alerts: the outbox delivered to JSONL and webhook sinks, exactly once per (post, target).
+pub mod alert;
 /// Matching targets, personal data, risk lexicon and severity: posts in, analyses out.
 pub mod analyze;
 /// Benchmarks that compare mimamori with a peer measured in the same run.

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod alerts;
 mod analyze_fixtures;
 mod boards;
 mod cli;

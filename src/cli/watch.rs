@@ -11,6 +11,7 @@ use anyhow::Context;
 use tokio::sync::mpsc;
 
 use super::Outcome;
+use mimamori::alert::Dispatcher;
 use mimamori::index::SyncHandle;
 use mimamori::store::{Hit, Store};
 use mimamori::watch::progress::Progress;
@@ -47,10 +48,41 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let routes = mimamori::alert::routes(&watchlist)
+        .with_context(|| format!("{}: cannot set up alerts", config_path.display()))?;
+    let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&store), routes));
     let index = start_index(data, store).map(Arc::new);
-    let outcome = runtime.block_on(watch(watcher, args.once, data, index.clone()));
+    let outcome = runtime.block_on(async {
+        let (stop_alerts, alerts) = start_alerts(&dispatcher);
+        let outcome = watch(watcher, args.once, data, index.clone()).await;
+        stop_alerts_and_wait(stop_alerts, alerts).await;
+        outcome
+    });
     finish_index(index);
     outcome
+}
+
+/// Starts delivering the outbox (nothing to do without `[[alert]]` tables).
+pub fn start_alerts(
+    dispatcher: &Arc<Dispatcher>,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let task = (!dispatcher.is_empty()).then(|| tokio::spawn(Arc::clone(dispatcher).run(rx)));
+    (tx, task)
+}
+
+/// Stops alert delivery after one last round.
+pub async fn stop_alerts_and_wait(
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+) {
+    let _ = stop.send(true);
+    if let Some(t) = task {
+        let _ = t.await;
+    }
 }
 
 /// Starts the search index's writer thread for `data` (see [`SyncHandle`]). The index is

@@ -465,6 +465,48 @@ impl Store {
             .map_err(self.sq("cannot read the outbox"))
     }
 
+    /// Turns every undelivered "any sink" row into one row per sink in `sinks` (idempotency key
+    /// = SHA-256 of the hit's key and the sink name, so two sinks posting to one receiver stay
+    /// apart; a row that exists is kept) and marks the "any sink" row done, in one transaction:
+    /// a hit is queued for each configured sink exactly once.
+    pub fn outbox_expand(&self, sinks: &[String], now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let now = timestamp(now);
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction()
+            .map_err(self.sq("cannot begin a transaction"))?;
+        let rows: Vec<(i64, i64, String)> = {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT id, hit_id, idempotency_key FROM outbox WHERE sink = ?1 AND sent_at IS NULL ORDER BY id",
+                )
+                .map_err(self.sq("cannot read the outbox"))?;
+            let found = stmt
+                .query_map([ANY_SINK], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(self.sq("cannot read the outbox"))?;
+            found
+                .collect::<Result<_, _>>()
+                .map_err(self.sq("cannot read the outbox"))?
+        };
+        for (id, hit_id, key) in &rows {
+            for sink in sinks {
+                let sink_key = hex::encode(Sha256::digest(format!("{key}\n{sink}").as_bytes()));
+                tx.execute(
+                    "INSERT OR IGNORE INTO outbox (hit_id, sink, idempotency_key, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![hit_id, sink, sink_key, now],
+                )
+                .map_err(self.sq("cannot queue an alert"))?;
+            }
+            tx.execute(
+                "UPDATE outbox SET sent_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(self.sq("cannot update the outbox"))?;
+        }
+        tx.commit().map_err(self.sq("cannot commit the outbox"))?;
+        Ok(rows.len())
+    }
+
     /// Marks an outbox row delivered.
     pub fn outbox_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         let conn = self.lock();

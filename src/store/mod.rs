@@ -104,6 +104,9 @@ pub enum StoreError {
     /// No hit with this id.
     #[error("no hit with id {0}")]
     NoHit(i64),
+    /// A blocking state task panicked or was cancelled.
+    #[error("state task failed: {0}")]
+    Task(String),
 }
 
 /// Health and counters of one source, as stored.

@@ -1,0 +1,443 @@
+//! Alerts: the outbox in `state.sqlite` delivered to the configured sinks.
+//!
+//! A hit's outbox row is written in the same transaction as the hit (see
+//! [`Store::commit_poll`]), so an alert can never be lost between "found" and "queued". The
+//! [`Dispatcher`] expands each queued row into one row per configured sink, delivers the due
+//! rows, and marks a row sent **only after the sink accepted it**; a failure schedules a retry
+//! with exponential backoff and jitter (capped), so a sink that is down for an hour loses
+//! nothing. The one gap left is a crash after the sink accepted and before the row is marked:
+//! the alert is sent again on restart. Every delivery therefore carries the row's idempotency
+//! key (SHA-256 of post key and target): webhooks get it as the `Idempotency-Key` header and in
+//! the body, and the JSONL sink skips a key it already wrote — that makes it exactly once.
+//!
+//! Configured as `[[alert]]` tables (README "Alerts"): `name`, `kind` (`jsonl` | `webhook`),
+//! `path` or `url`, `format` (`generic` | `slack` | `discord`), `targets`, `min_severity`,
+//! `digest` (send queued alerts together every so often). An alert never holds a watched
+//! personal value in clear: match texts are stored masked.
+
+pub mod sinks;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Watchlist;
+use crate::store::{Hit, OutboxRow, Store, StoreError};
+pub use sinks::{Sink, SinkError};
+
+/// First retry delay.
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+/// Longest retry delay.
+const BACKOFF_CAP: Duration = Duration::from_secs(600);
+/// Rows delivered per round.
+const BATCH: usize = 200;
+/// Days from posting to the access-log red line (ISPs keep logs about three months).
+pub const LOG_RED_LINE_DAYS: i64 = 90;
+
+/// What went wrong with alerting.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    /// An `[[alert]]` table is wrong.
+    #[error("[[alert]] #{index}{name}: {message}")]
+    Config {
+        /// 1-based position of the table.
+        index: usize,
+        /// ` (name)` when it has one.
+        name: String,
+        /// What is wrong, with the field.
+        message: String,
+    },
+    /// The state database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The webhook payload shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// The [`Alert`] objects as JSON.
+    #[default]
+    Generic,
+    /// Slack incoming webhook: `{"text": …}`.
+    Slack,
+    /// Discord webhook: `{"content": …}`.
+    Discord,
+}
+
+/// One `[[alert]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Sink name (unique; the outbox rows refer to it). Defaults to `<kind>-<n>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `jsonl` or `webhook`.
+    pub kind: String,
+    /// JSONL file (`jsonl`).
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
+    /// Endpoint (`webhook`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Payload shape (`webhook`).
+    #[serde(default)]
+    pub format: Format,
+    /// Only these targets (all when empty).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Only hits at least this severe.
+    #[serde(default)]
+    pub min_severity: u8,
+    /// Send what is queued together at most this often (`10m`); immediately when absent.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// What an alert says: enough to act on, never a watched value in clear.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Receivers drop repeats with it.
+    pub idempotency_key: String,
+    /// The hit id (`mimamori hits`, `mimamori evidence show`).
+    pub hit_id: i64,
+    /// The target id.
+    pub target: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Severity 0–100.
+    pub severity: u8,
+    /// Personal-data kinds leaked.
+    pub pii: Vec<String>,
+    /// The matches in context (`mention: 「山田商事」`, `defamation: 「詐欺」`), personal
+    /// values masked.
+    pub matched: Vec<String>,
+    /// The post's URL.
+    pub url: String,
+    /// Posted-at as recorded.
+    pub posted_at: Option<String>,
+    /// Access-log red line: posted-at + 90 days (RFC 3339), when the posting time is known.
+    pub deadline: Option<String>,
+}
+
+impl Alert {
+    /// The alert for a hit and its outbox row.
+    pub fn new(hit: &Hit, row: &OutboxRow) -> Alert {
+        let deadline = hit
+            .posted_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| (t + chrono::Duration::days(LOG_RED_LINE_DAYS)).to_rfc3339());
+        Alert {
+            idempotency_key: row.idempotency_key.clone(),
+            hit_id: hit.id,
+            target: hit.target.clone(),
+            categories: hit.categories.clone(),
+            severity: hit.severity,
+            pii: hit.pii.clone(),
+            matched: hit
+                .matches
+                .iter()
+                .map(|m| format!("{}: 「{}」", m.label, m.text))
+                .collect(),
+            url: hit.url.clone(),
+            posted_at: hit.posted_at.clone(),
+            deadline,
+        }
+    }
+
+    /// One line of text for chat sinks.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "[mimamori] {} severity {} {} — {}",
+            self.target,
+            self.severity,
+            self.categories.join(","),
+            self.url
+        );
+        if !self.pii.is_empty() {
+            s.push_str(&format!(" (personal data: {})", self.pii.join(",")));
+        }
+        if let Some(d) = &self.deadline {
+            s.push_str(&format!(" · log deadline {}", &d[..d.len().min(10)]));
+        }
+        if !self.matched.is_empty() {
+            s.push_str(&format!(" · {}", self.matched.join(" ")));
+        }
+        s
+    }
+}
+
+/// A configured sink with its filters.
+pub struct Route {
+    /// The sink name.
+    pub name: String,
+    /// Where it goes.
+    pub sink: Box<dyn Sink>,
+    targets: Vec<String>,
+    min_severity: u8,
+    digest: Option<Duration>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    fn wants(&self, hit: &Hit) -> bool {
+        (self.targets.is_empty() || self.targets.contains(&hit.target))
+            && hit.severity >= self.min_severity
+    }
+}
+
+/// The `[[alert]]` tables of a watchlist as routes (none when there are none).
+pub fn routes(watchlist: &Watchlist) -> Result<Vec<Route>, AlertError> {
+    let Some(value) = watchlist.extra.get("alert") else {
+        return Ok(Vec::new());
+    };
+    let tables = match value {
+        toml::Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out: Vec<Route> = Vec::new();
+    for (i, t) in tables.into_iter().enumerate() {
+        let index = i + 1;
+        let err = |name: &Option<String>, message: String| AlertError::Config {
+            index,
+            name: name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            message,
+        };
+        let cfg: AlertConfig = t
+            .try_into()
+            .map_err(|e: toml::de::Error| err(&None, e.message().trim().to_string()))?;
+        let name = cfg
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{index}", cfg.kind));
+        if name == crate::store::ANY_SINK || out.iter().any(|r| r.name == name) {
+            return Err(err(
+                &cfg.name,
+                format!("name: duplicate or reserved sink name {name:?}"),
+            ));
+        }
+        let digest = cfg
+            .digest
+            .as_deref()
+            .map(crate::config::parse_duration)
+            .transpose()
+            .map_err(|e| err(&cfg.name, format!("digest: {e}")))?;
+        let sink: Box<dyn Sink> = match cfg.kind.as_str() {
+            "jsonl" => {
+                let path = cfg
+                    .path
+                    .clone()
+                    .ok_or_else(|| err(&cfg.name, "path: a jsonl sink needs a path".into()))?;
+                Box::new(sinks::JsonlSink::open(path).map_err(|e| err(&cfg.name, e.to_string()))?)
+            }
+            "webhook" => {
+                let url = cfg
+                    .url
+                    .clone()
+                    .ok_or_else(|| err(&cfg.name, "url: a webhook sink needs a url".into()))?;
+                let url = url::Url::parse(&url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| err(&cfg.name, format!("url: {url:?} is not an http(s) URL")))?;
+                Box::new(
+                    sinks::WebhookSink::new(url, cfg.format)
+                        .map_err(|e| err(&cfg.name, e.to_string()))?,
+                )
+            }
+            other => {
+                return Err(err(
+                    &cfg.name,
+                    format!("kind: unknown sink kind {other:?} (use jsonl or webhook)"),
+                ));
+            }
+        };
+        out.push(Route {
+            name,
+            sink,
+            targets: cfg.targets,
+            min_severity: cfg.min_severity,
+            digest,
+        });
+    }
+    Ok(out)
+}
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Alerts accepted by a sink.
+    pub sent: u64,
+    /// Rows a sink's filters left out (marked done).
+    pub filtered: u64,
+    /// Failed attempts (retried later).
+    pub failed: u64,
+}
+
+/// Delivers the outbox to the routes.
+pub struct Dispatcher {
+    store: Arc<Store>,
+    routes: Vec<Route>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The retry delay after `attempts` failures: base × 2^attempts, capped, with ±25 % jitter.
+pub fn backoff(attempts: i64, seed: i64) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempts.clamp(0, 16));
+    let d = exp.min(BACKOFF_CAP);
+    // Jitter from the row id and attempt (deterministic, spreads rows apart).
+    let spread =
+        ((seed.wrapping_mul(2_654_435_761).wrapping_add(attempts)) & 0x3ff) as f64 / 1023.0;
+    d.mul_f64(0.75 + 0.5 * spread)
+}
+
+impl Dispatcher {
+    /// A dispatcher over `routes`.
+    pub fn new(store: Arc<Store>, routes: Vec<Route>) -> Dispatcher {
+        Dispatcher { store, routes }
+    }
+
+    /// True when no sink is configured.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// One round at `now`: expand queued rows to the sinks, deliver what is due.
+    pub async fn deliver(&self, now: DateTime<Utc>) -> Result<DeliveryStats, AlertError> {
+        let mut stats = DeliveryStats::default();
+        if self.routes.is_empty() {
+            return Ok(stats);
+        }
+        let names: Vec<String> = self.routes.iter().map(|r| r.name.clone()).collect();
+        let store = Arc::clone(&self.store);
+        let due = blocking(move || {
+            store.outbox_expand(&names, now)?;
+            store.outbox_due(now, BATCH)
+        })
+        .await?;
+        let mut per_sink: BTreeMap<&str, Vec<(OutboxRow, Hit)>> = BTreeMap::new();
+        for row in due {
+            let Some(route) = self.routes.iter().find(|r| r.name == row.sink) else {
+                continue; // a sink removed from the config: its rows wait for it
+            };
+            let store = Arc::clone(&self.store);
+            let id = row.hit_id;
+            let Some(hit) = blocking(move || store.hit(id)).await? else {
+                continue;
+            };
+            if !route.wants(&hit) {
+                self.mark_sent(row.id, now).await?;
+                stats.filtered += 1;
+                continue;
+            }
+            per_sink
+                .entry(route.name.as_str())
+                .or_default()
+                .push((row, hit));
+        }
+        for (name, rows) in per_sink {
+            let Some(route) = self.routes.iter().find(|r| r.name == name) else {
+                continue;
+            };
+            if let Some(every) = route.digest {
+                let oldest = rows
+                    .iter()
+                    .filter_map(|(r, _)| DateTime::parse_from_rfc3339(&r.created_at).ok())
+                    .min();
+                let wait = chrono::Duration::from_std(every).unwrap_or_default();
+                if oldest.is_some_and(|t| now - t.with_timezone(&Utc) < wait) {
+                    continue;
+                }
+                let alerts: Vec<Alert> = rows.iter().map(|(r, h)| Alert::new(h, r)).collect();
+                match route.sink.send(&alerts).await {
+                    Ok(()) => {
+                        for (r, _) in &rows {
+                            self.mark_sent(r.id, now).await?;
+                        }
+                        stats.sent += rows.len() as u64;
+                    }
+                    Err(e) => {
+                        tracing::warn!(sink = %name, error = %e, alerts = rows.len(), "digest failed; retrying later");
+                        for (r, _) in &rows {
+                            self.retry(r, now).await?;
+                        }
+                        stats.failed += rows.len() as u64;
+                    }
+                }
+                continue;
+            }
+            for (row, hit) in &rows {
+                let alert = Alert::new(hit, row);
+                match route.sink.send(std::slice::from_ref(&alert)).await {
+                    Ok(()) => {
+                        self.mark_sent(row.id, now).await?;
+                        stats.sent += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(sink = %name, hit = hit.id, attempts = row.attempts + 1, error = %e, "alert failed; retrying later");
+                        self.retry(row, now).await?;
+                        stats.failed += 1;
+                    }
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), AlertError> {
+        let store = Arc::clone(&self.store);
+        blocking(move || store.outbox_sent(id, now)).await
+    }
+
+    async fn retry(&self, row: &OutboxRow, now: DateTime<Utc>) -> Result<(), AlertError> {
+        let next =
+            now + chrono::Duration::from_std(backoff(row.attempts, row.id)).unwrap_or_default();
+        let (store, id) = (Arc::clone(&self.store), row.id);
+        blocking(move || store.outbox_retry(id, next)).await
+    }
+
+    /// Delivers every second until `stop` turns true, then once more.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.deliver(Utc::now()).await {
+                tracing::warn!(error = %e, "alert delivery round failed");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+        if let Err(e) = self.deliver(Utc::now()).await {
+            tracing::warn!(error = %e, "last alert delivery round failed");
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, AlertError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(AlertError::Store(StoreError::Task(e.to_string()))),
+    }
+}

@@ -1,0 +1,294 @@
+//! Alert delivery from the outbox: a webhook that fails before it recovers still gets each
+//! alert once, a JSONL sink never writes one twice, filters and digests hold, bad `[[alert]]`
+//! tables are refused with the field named.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing;
+use chrono::{Duration, Utc};
+use mimamori::alert::{self, Dispatcher};
+use mimamori::analyze::Analyzer;
+use mimamori::model::{Post, jst};
+use mimamori::store::Store;
+
+const WATCHLIST: &str = r#"
+[[target]]
+id = "yamada"
+kind = "business"
+names = ["山田商事"]
+
+[[target]]
+id = "tanaka"
+kind = "person"
+names = ["田中美咲"]
+[target.personal]
+phones = ["080-3141-5926"]
+"#;
+
+fn post(n: u32, body: &str) -> Post {
+    Post {
+        key: format!("5ch:test/1/{n}"),
+        source_kind: "5ch".into(),
+        source_id: "5ch-test".into(),
+        source_url: "https://example.com/test/".into(),
+        url: format!("https://example.com/test/read.cgi/1/{n}"),
+        thread_title: Some("雑談スレ".into()),
+        number: Some(u64::from(n)),
+        author_name: Some("名無しさん".into()),
+        author_id: Some("ID:AbCd1234".into()),
+        posted_at_raw: None,
+        posted_at: Some(Utc::now().with_timezone(&jst())),
+        body: body.into(),
+        body_html: None,
+        fetched_at: Utc::now(),
+    }
+}
+
+/// A store with three hits (two about yamada, one about tanaka with her phone).
+fn seeded(dir: &std::path::Path, alerts: &str) -> (Arc<Store>, mimamori::config::Watchlist) {
+    let wl_path = dir.join("wl.toml");
+    std::fs::write(&wl_path, format!("{WATCHLIST}\n{alerts}")).expect("write watchlist");
+    let wl = mimamori::config::load(&wl_path).expect("watchlist");
+    let analyzer = Analyzer::new(&wl).expect("analyzer");
+    let posts = [
+        post(1, "山田商事は詐欺会社"),
+        post(2, "山田商事の社長が逮捕されたらしい"),
+        post(3, "田中美咲の携帯 080-3141-5926 晒しとくわ"),
+    ];
+    let analyzed: Vec<_> = posts
+        .into_iter()
+        .map(|p| {
+            let a = analyzer.analyze(&p.to_input());
+            (p, a)
+        })
+        .collect();
+    let store = Arc::new(Store::open(&dir.join("data")).expect("store"));
+    let hits = store.commit_poll("t", &[], &analyzed, &[]).expect("commit");
+    assert_eq!(hits.len(), 3, "{hits:?}");
+    (store, wl)
+}
+
+#[derive(Default)]
+struct Receiver {
+    calls: u32,
+    fail_first: u32,
+    /// Accepted deliveries per idempotency key.
+    accepted: HashMap<String, u32>,
+    bodies: Vec<serde_json::Value>,
+}
+
+async fn receiver(fail_first: u32) -> (String, Arc<Mutex<Receiver>>) {
+    let state = Arc::new(Mutex::new(Receiver {
+        fail_first,
+        ..Default::default()
+    }));
+    let s = Arc::clone(&state);
+    let app = Router::new().route(
+        "/hook",
+        routing::post(move |headers: HeaderMap, body: String| {
+            let s = Arc::clone(&s);
+            async move {
+                let mut r = s.lock().expect("lock");
+                r.calls += 1;
+                if r.calls <= r.fail_first {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                *r.accepted.entry(key).or_default() += 1;
+                r.bodies
+                    .push(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_webhook_gets_every_alert_once_after_retries_and_jsonl_never_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, rx) = receiver(4).await;
+    let jsonl = dir.path().join("alerts.jsonl");
+    let alerts = format!(
+        r#"
+[[alert]]
+name = "hook"
+kind = "webhook"
+url = "{url}"
+
+[[alert]]
+name = "file"
+kind = "jsonl"
+path = "{}"
+
+[[alert]]
+name = "slack-tanaka"
+kind = "webhook"
+format = "slack"
+url = "{url}"
+targets = ["tanaka"]
+min_severity = 50
+"#,
+        jsonl.display()
+    );
+    let (store, wl) = seeded(dir.path(), &alerts);
+    let routes = alert::routes(&wl).expect("routes");
+    assert_eq!(routes.len(), 3);
+    let dispatcher = Dispatcher::new(Arc::clone(&store), routes);
+
+    // Time moves on ten minutes per round, past every backoff.
+    let mut now = Utc::now();
+    let mut failed = 0;
+    for _ in 0..12 {
+        let stats = dispatcher.deliver(now).await.expect("deliver");
+        failed += stats.failed;
+        now += Duration::minutes(10);
+    }
+    assert!(
+        failed >= 4,
+        "the receiver failed four times, {failed} failures seen"
+    );
+    {
+        let r = rx.lock().expect("lock");
+        // 3 generic alerts + 1 slack alert (tanaka only), each accepted exactly once.
+        assert_eq!(r.accepted.len(), 4, "{:?}", r.accepted);
+        assert!(r.accepted.values().all(|n| *n == 1), "{:?}", r.accepted);
+        let slack: Vec<_> = r
+            .bodies
+            .iter()
+            .filter(|b| b.get("text").is_some())
+            .collect();
+        assert_eq!(slack.len(), 1);
+        let text = slack[0]["text"].as_str().unwrap_or_default();
+        assert!(text.contains("tanaka") && text.contains("phone"), "{text}");
+        // Never the watched value in clear; the mask instead.
+        let all = serde_json::to_string(&r.bodies).expect("json");
+        assert!(
+            !all.contains("3141-5926") && !all.contains("31415926"),
+            "{all}"
+        );
+        assert!(all.contains("080-****-5926"), "{all}");
+        let generic = r
+            .bodies
+            .iter()
+            .find(|b| b.get("alerts").is_some())
+            .expect("generic");
+        let a = &generic["alerts"][0];
+        for field in [
+            "idempotency_key",
+            "hit_id",
+            "target",
+            "categories",
+            "severity",
+            "url",
+            "posted_at",
+            "deadline",
+            "matched",
+        ] {
+            assert!(a.get(field).is_some(), "alert lacks {field}: {a}");
+        }
+    }
+
+    let lines = std::fs::read_to_string(&jsonl).expect("alerts.jsonl");
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    // Every row is marked sent; another round sends nothing.
+    assert!(
+        store
+            .outbox()
+            .expect("outbox")
+            .iter()
+            .all(|o| o.sent_at.is_some())
+    );
+    let again = dispatcher.deliver(now).await.expect("deliver");
+    assert_eq!(again.sent + again.failed, 0);
+
+    // The at-least-once corner: the sink accepted, the process died before marking the row.
+    // A restarted JSONL sink reads the keys it holds and writes nothing twice.
+    let sink = alert::sinks::JsonlSink::open(jsonl.clone()).expect("reopen");
+    let hit = store.hit(1).expect("hit").expect("exists");
+    let row = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .find(|o| o.sink == "file" && o.hit_id == 1)
+        .expect("row");
+    alert::Sink::send(&sink, &[alert::Alert::new(&hit, &row)])
+        .await
+        .expect("send");
+    assert_eq!(
+        std::fs::read_to_string(&jsonl)
+            .expect("read")
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_waits_then_sends_everything_queued_in_one_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, rx) = receiver(0).await;
+    let alerts = format!(
+        "[[alert]]\nname = \"digest\"\nkind = \"webhook\"\nformat = \"discord\"\nurl = \"{url}\"\ndigest = \"30m\"\n"
+    );
+    let (store, wl) = seeded(dir.path(), &alerts);
+    let dispatcher = Dispatcher::new(Arc::clone(&store), alert::routes(&wl).expect("routes"));
+    let now = Utc::now();
+    assert_eq!(
+        dispatcher.deliver(now).await.expect("deliver").sent,
+        0,
+        "too early"
+    );
+    assert_eq!(rx.lock().expect("lock").calls, 0);
+    let later = dispatcher
+        .deliver(now + Duration::minutes(31))
+        .await
+        .expect("deliver");
+    assert_eq!(later.sent, 3);
+    let r = rx.lock().expect("lock");
+    assert_eq!(r.calls, 1, "one digest message");
+    let content = r.bodies[0]["content"].as_str().unwrap_or_default();
+    assert_eq!(content.lines().count(), 3, "{content}");
+}
+
+#[test]
+fn bad_alert_tables_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (table, want) in [
+        ("[[alert]]\nkind = \"pager\"\n", "kind"),
+        ("[[alert]]\nkind = \"webhook\"\n", "url"),
+        ("[[alert]]\nkind = \"webhook\"\nurl = \"ftp://x\"\n", "url"),
+        ("[[alert]]\nkind = \"jsonl\"\n", "path"),
+        (
+            "[[alert]]\nkind = \"jsonl\"\npath = \"a\"\ndigest = \"soon\"\n",
+            "digest",
+        ),
+        (
+            "[[alert]]\nkind = \"jsonl\"\npath = \"a\"\ncolour = 1\n",
+            "colour",
+        ),
+    ] {
+        let path = dir.path().join("wl.toml");
+        std::fs::write(&path, format!("{WATCHLIST}\n{table}")).expect("write");
+        let wl = mimamori::config::load(&path).expect("watchlist");
+        let err = alert::routes(&wl).expect_err(table).to_string();
+        assert!(
+            err.contains("[[alert]] #1") && err.contains(want),
+            "{table}: {err}"
+        );
+    }
+}
