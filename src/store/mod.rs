@@ -89,7 +89,7 @@ pub enum StoreError {
     },
     /// A triage status that is not one of [`TRIAGE_STATUSES`].
     #[error(
-        "unknown triage status {0:?} (use one of: new, reviewing, confirmed, dismissed, reported, resolved)"
+        "unknown triage status {0:?} (use one of: new, reviewing, reported, deleted, ignored)"
     )]
     Status(String),
     /// No hit with this id.

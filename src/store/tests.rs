@@ -287,7 +287,7 @@ fn hits_filter_newest_first_and_triage_keeps_history() {
         })
         .expect("hits");
     assert_eq!(yamada.len(), 2);
-    s.set_status(all[0].id, "confirmed", Some("確認済み"))
+    s.set_status(all[0].id, "reviewing", Some("確認済み"))
         .expect("status");
     s.set_status(all[0].id, "reported", None).expect("status");
     assert!(matches!(
@@ -295,7 +295,7 @@ fn hits_filter_newest_first_and_triage_keeps_history() {
         Err(StoreError::Status(_))
     ));
     assert!(matches!(
-        s.set_status(999, "confirmed", None),
+        s.set_status(999, "reviewing", None),
         Err(StoreError::NoHit(999))
     ));
     let new = s
@@ -311,7 +311,7 @@ fn hits_filter_newest_first_and_triage_keeps_history() {
             .iter()
             .map(|t| t.status.as_str())
             .collect::<Vec<_>>(),
-        vec!["confirmed", "reported"]
+        vec!["reviewing", "reported"]
     );
     assert_eq!(history[0].note.as_deref(), Some("確認済み"));
     assert_eq!(
