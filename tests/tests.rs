@@ -9,4 +9,5 @@ mod crawl;
 mod faults;
 mod fetch;
 mod search;
+mod serve;
 mod sites;

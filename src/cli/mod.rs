@@ -7,6 +7,7 @@ mod demo;
 mod hits;
 mod reindex;
 mod search;
+mod serve;
 mod watch;
 mod watchlist;
 
@@ -50,6 +51,8 @@ enum Command {
     Search(search::Args),
     /// Rebuild the search index from state.sqlite.
     Reindex(reindex::Args),
+    /// Serve the HTTP JSON API and the triage web page (127.0.0.1 unless given a token).
+    Serve(serve::Args),
     /// Analyze JSON Lines posts offline: one JSON result line per input line.
     Analyze(analyze::Args),
     /// Watchlist tools: hash a personal value, check a file.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Hits(args) => hits::run(&args, &cli.data),
         Command::Search(args) => search::run(&args, &cli.data),
         Command::Reindex(args) => reindex::run(&args, &cli.data),
+        Command::Serve(args) => serve::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),
         Command::Watchlist(cmd) => watchlist::run(&cmd),
         Command::Bench(cmd) => bench::run(&cmd),
