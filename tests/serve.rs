@@ -174,7 +174,10 @@ async fn the_api_answers_every_endpoint() {
     let hits = json(&body);
     let list = hits.as_array().expect("array");
     assert_eq!(list.len(), 3, "{hits}");
-    let sev: Vec<u64> = list.iter().map(|h| h["severity"].as_u64().unwrap_or(0)).collect();
+    let sev: Vec<u64> = list
+        .iter()
+        .map(|h| h["severity"].as_u64().unwrap_or(0))
+        .collect();
     assert!(sev.windows(2).all(|w| w[0] >= w[1]), "{sev:?}");
     let (_, body) = get(&c, &format!("{b}/api/hits?target=tanaka")).await;
     assert_eq!(json(&body).as_array().map(Vec::len), Some(1), "{body}");
@@ -189,13 +192,21 @@ async fn the_api_answers_every_endpoint() {
     let id = tanaka["id"].as_i64().expect("id");
     let (code, body) = get(&c, &format!("{b}/api/hits/{id}")).await;
     assert_eq!(code, 200, "{body}");
-    assert!(!body.contains("2345-6789") && !body.contains("23456789"), "{body}");
+    assert!(
+        !body.contains("2345-6789") && !body.contains("23456789"),
+        "{body}"
+    );
     let d = json(&body);
     let text = d["post"]["body"].as_str().expect("body");
     assert!(text.contains("090-****-6789"), "{text}");
     assert_eq!(d["post"]["author_id"], "ID:AbCd1234");
     assert!(d["evidence"].as_array().is_some_and(Vec::is_empty), "{d}");
-    assert!(d["deadlines"]["access_log"]["days_remaining"].as_i64().is_some_and(|n| (88..=89).contains(&n)), "{d}");
+    assert!(
+        d["deadlines"]["access_log"]["days_remaining"]
+            .as_i64()
+            .is_some_and(|n| (88..=89).contains(&n)),
+        "{d}"
+    );
     assert!(d["deadlines"]["outer_limit"]["date"].is_string(), "{d}");
     let located = d["matches"].as_array().expect("matches");
     assert!(!located.is_empty());
@@ -203,7 +214,11 @@ async fn the_api_answers_every_endpoint() {
         let (Some(s), Some(e)) = (m["start"].as_u64(), m["end"].as_u64()) else {
             panic!("match not located: {m}")
         };
-        assert_eq!(&text[s as usize..e as usize], m["text"].as_str().unwrap_or(""), "{m}");
+        assert_eq!(
+            &text[s as usize..e as usize],
+            m["text"].as_str().unwrap_or(""),
+            "{m}"
+        );
     }
     let (code, _) = get(&c, &format!("{b}/api/hits/99999")).await;
     assert_eq!(code, 404);
@@ -217,9 +232,13 @@ async fn the_api_answers_every_endpoint() {
             .body(body)
             .send()
     };
-    let r = post_triage(id, r#"{"status":"reviewing","note":"確認中"}"#).await.expect("post");
+    let r = post_triage(id, r#"{"status":"reviewing","note":"確認中"}"#)
+        .await
+        .expect("post");
     assert_eq!(r.status().as_u16(), 200);
-    let r = post_triage(id, r#"{"status":"reported"}"#).await.expect("post");
+    let r = post_triage(id, r#"{"status":"reported"}"#)
+        .await
+        .expect("post");
     let out = json(&r.text().await.expect("body"));
     assert_eq!(out["hit"]["status"], "reported");
     let history: Vec<&str> = out["history"]
@@ -229,12 +248,20 @@ async fn the_api_answers_every_endpoint() {
         .filter_map(|e| e["status"].as_str())
         .collect();
     assert_eq!(history, ["reviewing", "reported"]);
-    let r = post_triage(id, r#"{"status":"confirmed"}"#).await.expect("post");
+    let r = post_triage(id, r#"{"status":"confirmed"}"#)
+        .await
+        .expect("post");
     assert_eq!(r.status().as_u16(), 400);
-    assert!(json(&r.text().await.expect("body"))["error"].as_str().is_some_and(|e| e.contains("ignored")));
+    assert!(
+        json(&r.text().await.expect("body"))["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ignored"))
+    );
     let r = post_triage(id, "not json").await.expect("post");
     assert_eq!(r.status().as_u16(), 400);
-    let r = post_triage(99999, r#"{"status":"ignored"}"#).await.expect("post");
+    let r = post_triage(99999, r#"{"status":"ignored"}"#)
+        .await
+        .expect("post");
     assert_eq!(r.status().as_u16(), 404);
     let (_, body) = get(&c, &format!("{b}/api/hits?status=reported")).await;
     assert_eq!(json(&body).as_array().map(Vec::len), Some(1), "{body}");
@@ -258,7 +285,12 @@ async fn the_api_answers_every_endpoint() {
     assert_eq!(sr["results"][0]["status"], "reported", "{sr}");
     assert!(!body.contains("2345-6789"), "{body}");
     let (_, body) = get(&c, &format!("{b}/api/search?q=%E3%82%84%E3%81%BE%E3%81%A0")).await; // やまだ
-    assert!(json(&body)["results"].as_array().is_some_and(|r| r.len() >= 2), "{body}");
+    assert!(
+        json(&body)["results"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 2),
+        "{body}"
+    );
     for bad in ["q=nosuchfield:x", "since=tomorrow", "limit=-1"] {
         let (code, body) = get(&c, &format!("{b}/api/search?{bad}")).await;
         assert_eq!(code, 400, "{bad}: {body}");
@@ -268,7 +300,10 @@ async fn the_api_answers_every_endpoint() {
     // Watchlist (masked) and sources.
     let (code, body) = get(&c, &format!("{b}/api/watchlist")).await;
     assert_eq!(code, 200);
-    assert!(body.contains("090-****-6789") && !body.contains("2345-6789"), "{body}");
+    assert!(
+        body.contains("090-****-6789") && !body.contains("2345-6789"),
+        "{body}"
+    );
     assert_eq!(json(&body)["targets"].as_array().map(Vec::len), Some(2));
     let (code, body) = get(&c, &format!("{b}/api/sources")).await;
     assert_eq!(code, 200, "{body}");
@@ -289,9 +324,20 @@ async fn the_api_answers_every_endpoint() {
     let xss = hit_of(&hits, "5ch:a/100/4")["id"].as_i64().expect("id");
     let (code, page) = get(&c, &format!("{b}/hits/{xss}")).await;
     assert_eq!(code, 200);
-    assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "{page}");
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
-    for path in ["/search?q=%E8%A9%90%E6%AC%BA", "/timeline", "/sources", "/?status=new"] {
+    assert!(
+        !page.contains("<script>alert") && !page.contains("<img src=x"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    for path in [
+        "/search?q=%E8%A9%90%E6%AC%BA",
+        "/timeline",
+        "/sources",
+        "/?status=new",
+    ] {
         let (code, page) = get(&c, &format!("{b}{path}")).await;
         assert_eq!(code, 200, "{path}: {page}");
         assert!(!page.contains("<script>alert"), "{path}");
@@ -324,7 +370,13 @@ async fn a_token_guards_every_request() {
         .build()
         .expect("client");
     let b = &s.base;
-    for path in ["/api/hits", "/api/watchlist", "/api/openapi.json", "/", "/sources"] {
+    for path in [
+        "/api/hits",
+        "/api/watchlist",
+        "/api/openapi.json",
+        "/",
+        "/sources",
+    ] {
         let (code, _) = get(&c, &format!("{b}{path}")).await;
         assert_eq!(code, 401, "{path}");
     }
@@ -349,7 +401,10 @@ async fn a_token_guards_every_request() {
         .send()
         .await
         .expect("request");
-    assert_eq!(json(&r.text().await.expect("body"))["targets"], serde_json::json!([]));
+    assert_eq!(
+        json(&r.text().await.expect("body"))["targets"],
+        serde_json::json!([])
+    );
     // ?token= once on a page sets the cookie and redirects without the token.
     let r = c
         .get(format!("{b}/search?q=x&token=s3cret-token"))
@@ -363,7 +418,10 @@ async fn a_token_guards_every_request() {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let loc = r
         .headers()
         .get("location")
@@ -386,7 +444,10 @@ fn a_public_address_without_a_token_is_refused_and_a_missing_index_is_503() {
     let out = mimamori(dir.path(), &["serve", "--addr", "0.0.0.0:0"], b"");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("without a token") && err.contains("--token"), "{err}");
+    assert!(
+        err.contains("without a token") && err.contains("--token"),
+        "{err}"
+    );
 
     let s = start(dir.path(), &[]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -394,7 +455,11 @@ fn a_public_address_without_a_token_is_refused_and_a_missing_index_is_503() {
         let c = reqwest::Client::new();
         let (code, body) = get(&c, &format!("{}/api/search?q=x", s.base)).await;
         assert_eq!(code, 503, "{body}");
-        assert!(json(&body)["error"].as_str().is_some_and(|e| e.contains("mimamori reindex")));
+        assert!(
+            json(&body)["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("mimamori reindex"))
+        );
         let (code, page) = get(&c, &format!("{}/search?q=x", s.base)).await;
         assert_eq!(code, 200);
         assert!(page.contains("mimamori reindex"), "{page}");

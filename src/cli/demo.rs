@@ -158,7 +158,13 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     );
     let watchlist = config::parse_str(&text, example_path).context("demo watchlist")?;
     let store = Arc::new(Store::open(dir)?);
-    let page = mimamori::serve::spawn_local(dir, Arc::clone(&store), args.serve_addr, Some(example.clone())).await?;
+    let page = mimamori::serve::spawn_local(
+        dir,
+        Arc::clone(&store),
+        args.serve_addr,
+        Some(example.clone()),
+    )
+    .await?;
     println!("mimamori demo: web page on {page}");
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = tokio::task::spawn_blocking(move || {

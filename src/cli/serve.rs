@@ -35,7 +35,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .filter(|t| !t.is_empty());
     serve::check_bind(args.addr, token.as_deref())?;
     let watchlist = match &args.config {
-        Some(f) => Some(super::load_watchlist(Some(f))?),
+        Some(f) => Some(super::load_watchlist(Some(f.as_path()))?),
         None if Path::new("watchlists").is_dir() => match super::load_watchlist(None) {
             Ok(w) => Some(w),
             Err(e) => {

@@ -42,10 +42,9 @@ async fn not_found() -> ApiError {
 
 /// A hit id from the path: a positive integer.
 pub fn hit_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("hit id must be a positive integer, not {raw:?}")))
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::bad_request(format!("hit id must be a positive integer, not {raw:?}"))
+    })
 }
 
 async fn search(

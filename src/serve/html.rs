@@ -71,7 +71,12 @@ pub fn highlight(text: &str, marks: &[(usize, usize, &str)]) -> String {
             continue;
         }
         out.push_str(&esc(&text[at..s]));
-        let _ = write!(out, "<mark class=\"{}\">{}</mark>", esc(class), esc(&text[s..e]));
+        let _ = write!(
+            out,
+            "<mark class=\"{}\">{}</mark>",
+            esc(class),
+            esc(&text[s..e])
+        );
         at = e;
     }
     out.push_str(&esc(&text[at..]));

@@ -60,7 +60,9 @@ pub enum ServeError {
     #[error("the token must be 1–200 printable ASCII characters without spaces, ';' or ','")]
     BadToken,
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source} (is another server running there? try --addr 127.0.0.1:0)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another server running there? try --addr 127.0.0.1:0)"
+    )]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -272,7 +274,10 @@ impl IntoResponse for ApiError {
 pub fn token_eq(given: &str, expected: &str) -> bool {
     let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(expected.as_bytes());
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
@@ -365,11 +370,7 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
             o.eq_ignore_ascii_case(&host)
         });
         if !same {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "cross-origin request refused",
-                api,
-            );
+            return refuse(StatusCode::FORBIDDEN, "cross-origin request refused", api);
         }
     }
     let Some(expected) = state.token.as_deref() else {

@@ -85,10 +85,8 @@ async fn queue(
     let p = view::params(q.as_deref());
     let filter = QueueFilter::from_params(&p)?;
     let f = filter.clone();
-    let (hits, targets) = blocking(move || {
-        Ok((view::queue(&state, &f)?, view::known_targets(&state)?))
-    })
-    .await?;
+    let (hits, targets) =
+        blocking(move || Ok((view::queue(&state, &f)?, view::known_targets(&state)?))).await?;
     let statuses: Vec<String> = TRIAGE_STATUSES.iter().map(|s| s.to_string()).collect();
     let mut b = String::from("<h1>Hit queue</h1>");
     let _ = write!(
@@ -180,7 +178,11 @@ async fn search(
 <button type=\"submit\">Search</button></form>",
         esc(get("q")),
         esc(get("target")),
-        html::options(&categories(), p.get("category").map(String::as_str), "any category"),
+        html::options(
+            &categories(),
+            p.get("category").map(String::as_str),
+            "any category"
+        ),
         esc(get("since")),
     );
     if p.is_empty() {
@@ -212,7 +214,12 @@ async fn search(
                     .unwrap_or_default();
                 let url = html::href(&r.url).map_or_else(
                     || esc(&r.url),
-                    |h| format!("<a href=\"{h}\" rel=\"noopener noreferrer\">{}</a>", esc(&r.url)),
+                    |h| {
+                        format!(
+                            "<a href=\"{h}\" rel=\"noopener noreferrer\">{}</a>",
+                            esc(&r.url)
+                        )
+                    },
                 );
                 let _ = write!(
                     b,
@@ -233,8 +240,15 @@ async fn search(
                 b.push_str("<div class=\"notice\">No posts match.</div>");
             }
         }
-        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE || e.status == StatusCode::BAD_REQUEST => {
-            let _ = write!(b, "<div class=\"error\" id=\"search-error\">{}</div>", esc(&e.message));
+        Err(e)
+            if e.status == StatusCode::SERVICE_UNAVAILABLE
+                || e.status == StatusCode::BAD_REQUEST =>
+        {
+            let _ = write!(
+                b,
+                "<div class=\"error\" id=\"search-error\">{}</div>",
+                esc(&e.message)
+            );
         }
         Err(e) => return Err(e.into()),
     }
@@ -299,7 +313,12 @@ async fn hit(
                 .collect();
             let url = html::href(&p.url).map_or_else(
                 || esc(&p.url),
-                |h| format!("<a href=\"{h}\" rel=\"noopener noreferrer\">{}</a>", esc(&p.url)),
+                |h| {
+                    format!(
+                        "<a href=\"{h}\" rel=\"noopener noreferrer\">{}</a>",
+                        esc(&p.url)
+                    )
+                },
             );
             let _ = write!(
                 b,
@@ -332,7 +351,11 @@ async fn hit(
             esc(&m.label),
             esc(&m.kind),
             esc(&m.text),
-            if m.field == "title" { " <span class=\"muted\">(title)</span>" } else { "" }
+            if m.field == "title" {
+                " <span class=\"muted\">(title)</span>"
+            } else {
+                ""
+            }
         );
     }
     b.push_str("</tbody></table>");
@@ -407,7 +430,11 @@ async fn timeline(
     let today = Utc::now().with_timezone(&jst()).date_naive();
     let labels: Vec<String> = (0..days)
         .rev()
-        .map(|back| (today - Duration::days(back)).format("%Y-%m-%d").to_string())
+        .map(|back| {
+            (today - Duration::days(back))
+                .format("%Y-%m-%d")
+                .to_string()
+        })
         .collect();
     let mut series: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for h in &hits {

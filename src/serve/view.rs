@@ -335,7 +335,11 @@ fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) 
                 (Some(s), Some(e))
             }
             _ if !m.text.is_empty() => {
-                let hay = if field == "title" { title } else { body.as_str() };
+                let hay = if field == "title" {
+                    title
+                } else {
+                    body.as_str()
+                };
                 match hay.find(&m.text) {
                     Some(s) => (Some(s), Some(s + m.text.len())),
                     None => (None, None),
@@ -547,12 +551,10 @@ pub struct SourceView {
 
 /// Source health: every source in the state, plus configured ones never polled.
 pub fn sources(state: &AppState) -> Result<Vec<SourceView>, ApiError> {
-    let configured: Option<BTreeSet<String>> = state.watchlist.as_ref().map(|w| {
-        w.sources
-            .iter()
-            .map(|s| crate::sources::source_id(s))
-            .collect()
-    });
+    let configured: Option<BTreeSet<String>> = state
+        .watchlist
+        .as_ref()
+        .map(|w| w.sources.iter().map(crate::sources::source_id).collect());
     let mut out: Vec<SourceView> = state
         .store
         .source_states()?

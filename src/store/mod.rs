@@ -88,9 +88,7 @@ pub enum StoreError {
         source: serde_json::Error,
     },
     /// A triage status that is not one of [`TRIAGE_STATUSES`].
-    #[error(
-        "unknown triage status {0:?} (use one of: new, reviewing, reported, deleted, ignored)"
-    )]
+    #[error("unknown triage status {0:?} (use one of: new, reviewing, reported, deleted, ignored)")]
     Status(String),
     /// No hit with this id.
     #[error("no hit with id {0}")]

@@ -109,7 +109,7 @@ async fn triage_in_a_real_browser() {
         .no_sandbox()
         .user_data_dir(profile.path())
         .window_size(1280, 900)
-        .viewport(None)
+        .viewport(None::<chromiumoxide::handler::viewport::Viewport>)
         .args([
             "--disable-gpu",
             "--disable-background-networking",
@@ -168,7 +168,10 @@ async fn triage_in_a_real_browser() {
     )
     .await;
     let body: String = eval(&page, "document.getElementById('post-body').innerText").await;
-    assert!(body.contains("090-****-6789") && !body.contains("2345-6789"), "{body}");
+    assert!(
+        body.contains("090-****-6789") && !body.contains("2345-6789"),
+        "{body}"
+    );
     let marks: usize = eval(&page, "document.querySelectorAll('#post-body mark').length").await;
     assert!(marks >= 2, "matches are highlighted in place");
     let _: bool = eval(
@@ -183,7 +186,10 @@ async fn triage_in_a_real_browser() {
     let h1: String = eval(&page, "document.querySelector('h1').innerText").await;
     assert!(h1.contains("reported"), "{h1}");
     let history: String = eval(&page, "document.getElementById('history').innerText").await;
-    assert!(history.contains("reported") && history.contains("削除依頼を送付"), "{history}");
+    assert!(
+        history.contains("reported") && history.contains("削除依頼を送付"),
+        "{history}"
+    );
     let deadlines: String = eval(&page, "document.getElementById('deadlines').innerText").await;
     assert!(deadlines.contains("days left"), "{deadlines}");
     shot(&page, "hit.png").await;
@@ -204,14 +210,16 @@ async fn triage_in_a_real_browser() {
         "[...document.querySelectorAll('.result')].map(e => e.innerText)",
     )
     .await;
-    assert!(!results.is_empty() && results.iter().all(|r| r.contains("山田商事")), "{results:?}");
-    goto(
-        &page,
-        &format!("{b}/search?q=%E3%82%84%E3%81%BE%E3%81%A0"),
-    )
-    .await;
+    assert!(
+        !results.is_empty() && results.iter().all(|r| r.contains("山田商事")),
+        "{results:?}"
+    );
+    goto(&page, &format!("{b}/search?q=%E3%82%84%E3%81%BE%E3%81%A0")).await;
     let text: String = eval(&page, "document.body.innerText").await;
-    assert!(text.contains("山田商事") && text.contains("ヤマダ商事"), "{text}");
+    assert!(
+        text.contains("山田商事") && text.contains("ヤマダ商事"),
+        "{text}"
+    );
     let facets: String = eval(&page, "document.querySelector('.facets').innerText").await;
     assert!(facets.contains("yamada"), "{facets}");
     shot(&page, "search.png").await;
@@ -219,7 +227,10 @@ async fn triage_in_a_real_browser() {
     // The attacker's post renders as text: nothing runs, no element is made.
     goto(&page, &format!("{b}/hits/{xss_id}")).await;
     let body: String = eval(&page, "document.getElementById('post-body').innerText").await;
-    assert!(body.contains(XSS.split('。').nth(1).unwrap_or(XSS)), "{body}");
+    assert!(
+        body.contains(XSS.split('。').nth(1).unwrap_or(XSS)),
+        "{body}"
+    );
     let imgs: usize = eval(&page, "document.querySelectorAll('img').length").await;
     assert_eq!(imgs, 0);
     let scripts: usize = eval(&page, "document.querySelectorAll('script').length").await;
