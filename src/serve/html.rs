@@ -133,7 +133,7 @@ pub fn page(title: &str, nav: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"referrer\" content=\"no-referrer\">\
+<meta name=\"referrer\" content=\"same-origin\">\
 <title>{} — mimamori</title><style>{CSS}</style></head><body>\
 <header><b>見守り mimamori</b>{}{}{}{}</header><main>{body}</main></body></html>\n",
         esc(title),
