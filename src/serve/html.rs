@@ -185,7 +185,8 @@ const PALETTE: &[&str] = &[
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
 
-/// An inline SVG chart: one line per series over `days` (labels `YYYY-MM-DD`), with a legend.
+/// An inline SVG bar chart: per day (labels `YYYY-MM-DD`), one bar per series side by side,
+/// with a legend.
 pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> String {
     let (w, h, left, right, top, bottom) = (960.0, 320.0, 44.0, 16.0, 16.0, 56.0);
     let max = series
@@ -195,17 +196,14 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
         .unwrap_or(0)
         .max(1);
     let n = days.len().max(1);
-    let step = if n > 1 {
-        (w - left - right) / (n - 1) as f64
-    } else {
-        0.0
-    };
-    let x = |i: usize| left + step * i as f64;
+    let step = (w - left - right) / n as f64;
+    let groups = series.len().max(1) as f64;
+    let bar = (step * 0.8 / groups).max(1.0);
     let y = |v: u64| top + (h - top - bottom) * (1.0 - v as f64 / max as f64);
+    let base = y(0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\" aria-label=\"hits per day per target\" style=\"background:#fff;border:1px solid #dde1e7;border-radius:8px\">"
     );
-    // Grid and y labels.
     let ticks = 4u64.min(max);
     for t in 0..=ticks {
         let v = max * t / ticks.max(1);
@@ -218,14 +216,14 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
             yy + 4.0
         );
     }
-    // X labels: about eight.
+    // About eight x labels, evenly spaced.
     let every = n.div_ceil(8).max(1);
     for (i, d) in days.iter().enumerate() {
-        if i % every == 0 || i + 1 == n {
+        if (n - 1 - i) % every == 0 {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6678\">{}</text>",
-                x(i),
+                left + step * (i as f64 + 0.5),
                 h - bottom + 16.0,
                 esc(d.get(5..).unwrap_or(d))
             );
@@ -233,27 +231,19 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
     }
     for (k, (name, values)) in series.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
-        let points: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
-            points.join(" ")
-        );
         for (i, v) in values.iter().enumerate() {
-            if *v > 0 {
-                let _ = write!(
-                    svg,
-                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"><title>{} {}: {v}</title></circle>",
-                    x(i),
-                    y(*v),
-                    esc(name),
-                    esc(days.get(i).map_or("", String::as_str))
-                );
+            if *v == 0 {
+                continue;
             }
+            let x = left + step * i as f64 + step * 0.1 + bar * k as f64;
+            let top_y = y(*v);
+            let _ = write!(
+                svg,
+                "<rect x=\"{x:.1}\" y=\"{top_y:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{} {}: {v}</title></rect>",
+                base - top_y,
+                esc(name),
+                esc(days.get(i).map_or("", String::as_str))
+            );
         }
         let lx = left + 130.0 * k as f64;
         let ly = h - 14.0;
@@ -265,7 +255,11 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
             esc(name)
         );
     }
-    svg.push_str("</svg>");
+    let _ = write!(
+        svg,
+        "<line x1=\"{left}\" x2=\"{}\" y1=\"{base:.1}\" y2=\"{base:.1}\" stroke=\"#8a94a6\"/></svg>",
+        w - right
+    );
     svg
 }
 

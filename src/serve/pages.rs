@@ -269,6 +269,15 @@ fn countdown(label: &str, d: &view::Deadline) -> String {
     )
 }
 
+/// A match label for people: a risk term that is a pattern (`threat:(晒す|…)`) shows as its
+/// category only.
+fn match_label(label: &str) -> String {
+    match label.split_once(':') {
+        Some((cat, term)) if term.contains(['(', '|', '[', '\\', '*', '?', '+']) => cat.to_string(),
+        _ => label.to_string(),
+    }
+}
+
 async fn hit(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -348,7 +357,7 @@ async fn hit(
             b,
             "<tr><td>{}</td><td>{}</td><td><mark class=\"{}\">{}</mark>{}</td></tr>",
             esc(&m.kind),
-            esc(&m.label),
+            esc(&match_label(&m.label)),
             esc(&m.kind),
             esc(&m.text),
             if m.field == "title" {

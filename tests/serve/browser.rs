@@ -240,7 +240,7 @@ async fn triage_in_a_real_browser() {
     shot(&page, "xss.png").await;
 
     goto(&page, &format!("{b}/timeline")).await;
-    let svg: usize = eval(&page, "document.querySelectorAll('svg polyline').length").await;
+    let svg: usize = eval(&page, "document.querySelectorAll('svg rect title').length").await;
     assert!(svg >= 1);
     shot(&page, "timeline.png").await;
     goto(&page, &format!("{b}/sources")).await;
