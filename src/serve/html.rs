@@ -219,7 +219,7 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
     // About eight x labels, evenly spaced.
     let every = n.div_ceil(8).max(1);
     for (i, d) in days.iter().enumerate() {
-        if (n - 1 - i) % every == 0 {
+        if (n - 1 - i).is_multiple_of(every) {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6678\">{}</text>",
