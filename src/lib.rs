@@ -19,6 +19,8 @@ pub mod fetch;
 pub mod index;
 /// The data that flows between stages: `Post`.
 pub mod model;
+/// `serve`: the HTTP JSON API and the triage web page (axum).
+pub mod serve;
 /// The simulated web used by `demo` and the tests.
 pub mod simweb;
 /// Sources: one file per site kind behind the `Source` trait.

@@ -11,4 +11,5 @@ mod evidence;
 mod faults;
 mod fetch;
 mod search;
+mod serve;
 mod sites;

@@ -43,6 +43,9 @@ pub struct Args {
     /// Seed of the simulated web's script (same seed, same posts).
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Where to serve the web page (an ephemeral port when taken).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    serve_addr: std::net::SocketAddr,
 }
 
 const EXAMPLE: &str = include_str!("../../watchlists/example.toml");
@@ -157,6 +160,14 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     let watchlist = config::parse_str(&text, example_path).context("demo watchlist")?;
     let store = Arc::new(Store::open(dir)?);
     let index = super::watch::start_index(dir, Arc::clone(&store)).map(Arc::new);
+    let page = mimamori::serve::spawn_local(
+        dir,
+        Arc::clone(&store),
+        args.serve_addr,
+        Some(example.clone()),
+    )
+    .await?;
+    println!("mimamori demo: web page on {page}");
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = tokio::task::spawn_blocking(move || {
         Watcher::from_watchlist_with(&watchlist, store, &build_source)

@@ -8,6 +8,7 @@ mod evidence;
 mod hits;
 mod reindex;
 mod search;
+mod serve;
 mod triage;
 mod watch;
 mod watchlist;
@@ -57,6 +58,8 @@ enum Command {
     Search(search::Args),
     /// Rebuild the search index from state.sqlite.
     Reindex(reindex::Args),
+    /// Serve the HTTP JSON API and the triage web page (127.0.0.1 unless given a token).
+    Serve(serve::Args),
     /// Analyze JSON Lines posts offline: one JSON result line per input line.
     Analyze(analyze::Args),
     /// Watchlist tools: hash a personal value, check a file.
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Evidence(cmd) => evidence::run(&cmd, &cli.data),
         Command::Search(args) => search::run(&args, &cli.data),
         Command::Reindex(args) => reindex::run(&args, &cli.data),
+        Command::Serve(args) => serve::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),
         Command::Watchlist(cmd) => watchlist::run(&cmd),
         Command::Bench(cmd) => bench::run(&cmd),

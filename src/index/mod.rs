@@ -10,6 +10,7 @@
 //! writer fails instead of corrupting anything); it replaces a post's document by post key and
 //! commits every `batch` documents and on [`Indexer::commit`].
 
+pub mod facets;
 pub mod schema;
 pub mod search;
 pub mod sync;

@@ -30,6 +30,15 @@ pub struct HitMatch {
     pub label: String,
     /// The matched text as written; personal values masked (`090-****-6789`).
     pub text: String,
+    /// Which field of the post holds it (`text` = the body, `title`); absent in old rows.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Byte offset of the match in that field; absent in old rows.
+    #[serde(default)]
+    pub start: Option<usize>,
+    /// Byte offset one past its end.
+    #[serde(default)]
+    pub end: Option<usize>,
 }
 
 /// A recorded hit: a post and one target it is flagged about.
@@ -156,10 +165,16 @@ pub(super) fn drafts(analysis: &Analysis) -> Vec<Draft> {
                     )
                 }
             };
+            let field = serde_json::to_value(m.field)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string));
             matches.push(HitMatch {
                 kind: kind.into(),
                 label,
                 text: m.text.clone(),
+                field,
+                start: Some(m.start),
+                end: Some(m.end),
             });
         }
         if categories.is_empty() {

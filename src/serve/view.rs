@@ -1,0 +1,724 @@
+//! What the API returns and the pages show, computed once for both: parameter parsing, the
+//! hit queue, a hit's detail (body with personal values masked and matches located in it),
+//! deadlines, the watchlist and source summaries, and search with facets.
+//!
+//! Everything here is blocking (store and index): call it inside [`super::blocking`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use chrono::{DateTime, FixedOffset, Months, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::{ApiError, AppState};
+use crate::analyze::pii::{self, WatchedValue};
+use crate::config::TargetKind;
+use crate::index::SearchIndex;
+use crate::index::facets::DayCount;
+use crate::index::search::{SearchRequest, SearchResult};
+use crate::model::{Post, jst};
+use crate::store::{Hit, HitFilter, HitMatch, TRIAGE_STATUSES, TriageEntry};
+
+/// Most results or hits one request may ask for.
+pub const MAX_LIMIT: usize = 1000;
+/// Days from posting to the access-log red line (many sites and ISPs keep logs ~3 months).
+pub const ACCESS_LOG_DAYS: i64 = 90;
+/// Months from posting to the outer limit (the longest logs are usually kept).
+pub const OUTER_LIMIT_MONTHS: u32 = 6;
+
+/// Query parameters as name → value (the last one wins); never fails.
+pub fn params(query: Option<&str>) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
+}
+
+/// `limit` parameter: 1..=[`MAX_LIMIT`], `default` when absent.
+pub fn limit(p: &BTreeMap<String, String>, default: usize) -> Result<usize, ApiError> {
+    match p.get("limit") {
+        None => Ok(default),
+        Some(s) => match s.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(format!(
+                "limit must be a number from 1 to {MAX_LIMIT}, not {s:?}"
+            ))),
+        },
+    }
+}
+
+/// A time parameter: RFC 3339, a date (midnight JST) or a duration back from now (`7d`).
+pub fn time_param(name: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(t) = d
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(jst()).single())
+    {
+        return Ok(t.with_timezone(&Utc));
+    }
+    crate::config::parse_duration(s)
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{name} must be a duration back from now (7d, 12h), a date (2024-05-01, JST) or an RFC 3339 time, not {s:?}"
+            ))
+        })
+}
+
+/// A status parameter: one of [`TRIAGE_STATUSES`].
+pub fn status_param(s: &str) -> Result<String, ApiError> {
+    if TRIAGE_STATUSES.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "unknown triage status {s:?} (use one of: {})",
+            TRIAGE_STATUSES.join(", ")
+        )))
+    }
+}
+
+/// Which hits the queue shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this target.
+    pub target: Option<String>,
+    /// Only hits of this category.
+    pub category: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl QueueFilter {
+    /// From query parameters `status`, `target`, `category`, `limit` (default 100).
+    pub fn from_params(p: &BTreeMap<String, String>) -> Result<QueueFilter, ApiError> {
+        Ok(QueueFilter {
+            status: p.get("status").map(|s| status_param(s)).transpose()?,
+            target: p.get("target").cloned(),
+            category: p.get("category").cloned(),
+            limit: limit(p, 100)?,
+        })
+    }
+}
+
+/// Sort key of a hit's time: posted-at, else recorded-at (RFC 3339 strings compared as times).
+fn hit_time(h: &Hit) -> Option<DateTime<FixedOffset>> {
+    h.posted_at
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .or_else(|| DateTime::parse_from_rfc3339(&h.created_at).ok())
+}
+
+/// The triage queue: hits matching `f`, by severity, then newest first.
+pub fn queue(state: &AppState, f: &QueueFilter) -> Result<Vec<Hit>, ApiError> {
+    let mut hits = state.store.hits(&HitFilter {
+        target: f.target.clone(),
+        ..HitFilter::default()
+    })?;
+    hits.retain(|h| {
+        f.status.as_ref().is_none_or(|s| &h.status == s)
+            && f.category
+                .as_ref()
+                .is_none_or(|c| h.categories.iter().any(|x| x == c))
+    });
+    hits.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| hit_time(b).cmp(&hit_time(a)))
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    hits.truncate(f.limit.max(1));
+    Ok(hits)
+}
+
+/// A post as the detail shows it: body with personal values masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostView {
+    /// The post key.
+    pub key: String,
+    /// Source kind.
+    pub source: String,
+    /// Canonical URL.
+    pub url: String,
+    /// Thread title.
+    pub thread_title: Option<String>,
+    /// Post number.
+    pub number: Option<u64>,
+    /// Poster name.
+    pub author_name: Option<String>,
+    /// Poster ID / trip / handle.
+    pub author_id: Option<String>,
+    /// Posted-at as written.
+    pub posted_at_raw: Option<String>,
+    /// Posted-at (RFC 3339, JST).
+    pub posted_at: Option<String>,
+    /// Fetched-at (RFC 3339, UTC).
+    pub fetched_at: String,
+    /// The body text, personal values replaced by their masks.
+    pub body: String,
+}
+
+/// A match located in [`PostView::body`] (offsets are into the masked body).
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchView {
+    /// `target`, `risk` or `pii`.
+    pub kind: String,
+    /// How / which term / which kind.
+    pub label: String,
+    /// The matched text (masked for personal data).
+    pub text: String,
+    /// `text` (body) or `title`.
+    pub field: String,
+    /// Byte offset in the (masked) body or the title; absent when it could not be located.
+    pub start: Option<usize>,
+    /// Byte offset one past the end.
+    pub end: Option<usize>,
+}
+
+/// One deadline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    /// The day (JST), `YYYY-MM-DD`.
+    pub date: String,
+    /// Whole days left (negative when past).
+    pub days_remaining: i64,
+}
+
+/// Access-log deadlines counted from posting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadlines {
+    /// What they are counted from (`posted_at`, or `fetched_at` when the post has no time).
+    pub basis: String,
+    /// That time (RFC 3339).
+    pub from: String,
+    /// posted-at + 90 days: after this, sites' and ISPs' access logs are often gone.
+    pub access_log: Deadline,
+    /// posted-at + 6 months: the outer limit.
+    pub outer_limit: Deadline,
+}
+
+/// Everything the hit page and `GET /api/hits/{id}` show.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitDetail {
+    /// The hit (its matches as stored: masked).
+    pub hit: Hit,
+    /// The post, when it is stored.
+    pub post: Option<PostView>,
+    /// The matches, located in the masked body.
+    pub matches: Vec<MatchView>,
+    /// Categories about the target.
+    pub categories: Vec<String>,
+    /// Severity 0–100.
+    pub severity: u8,
+    /// Personal-data kinds leaked.
+    pub pii: Vec<String>,
+    /// Evidence captured for it (none yet).
+    pub evidence: Vec<serde_json::Value>,
+    /// Triage history, oldest first.
+    pub history: Vec<TriageEntry>,
+    /// Deadlines, when a time is known.
+    pub deadlines: Option<Deadlines>,
+}
+
+/// Ranges of `body` to mask, with their masks: every personal-data match of the hit that has
+/// an offset, plus whatever the detector finds now. Sorted, non-overlapping.
+fn mask_ranges(body: &str, matches: &[HitMatch]) -> Vec<(Range<usize>, String)> {
+    let mut ranges: Vec<(Range<usize>, String)> = Vec::new();
+    for m in matches {
+        if m.kind == "pii"
+            && m.field.as_deref().unwrap_or("text") == "text"
+            && let (Some(s), Some(e)) = (m.start, m.end)
+            && s < e
+            && body.get(s..e).is_some()
+        {
+            ranges.push((s..e, m.text.clone()));
+        }
+    }
+    for found in pii::detect(body) {
+        ranges.push((found.range, pii::mask(found.kind, &found.normalized)));
+    }
+    ranges.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut out: Vec<(Range<usize>, String)> = Vec::new();
+    for (r, m) in ranges {
+        match out.last_mut() {
+            Some((last, _)) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => out.push((r, m)),
+        }
+    }
+    out
+}
+
+/// `body` with `ranges` replaced, and a map from old to new offsets.
+fn apply_masks(body: &str, ranges: &[(Range<usize>, String)]) -> (String, impl Fn(usize) -> usize) {
+    let mut out = String::with_capacity(body.len());
+    let mut at = 0;
+    // (old start, old end, new start, new end)
+    let mut shifts: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for (r, mask) in ranges {
+        out.push_str(body.get(at..r.start).unwrap_or(""));
+        let ns = out.len();
+        out.push_str(mask);
+        shifts.push((r.start, r.end, ns, out.len()));
+        at = r.end;
+    }
+    out.push_str(body.get(at..).unwrap_or(""));
+    let map = move |old: usize| -> usize {
+        let mut delta: isize = 0;
+        for &(os, oe, ns, ne) in &shifts {
+            if old >= oe {
+                delta = ne as isize - oe as isize;
+            } else if old > os {
+                return ne;
+            } else if old == os {
+                return ns;
+            } else {
+                break;
+            }
+        }
+        (old as isize + delta).max(0) as usize
+    };
+    (out, map)
+}
+
+fn post_view(post: &Post, body: String) -> PostView {
+    PostView {
+        key: post.key.clone(),
+        source: post.source_kind.clone(),
+        url: post.url.clone(),
+        thread_title: post.thread_title.clone(),
+        number: post.number,
+        author_name: post.author_name.clone(),
+        author_id: post.author_id.clone(),
+        posted_at_raw: post.posted_at_raw.clone(),
+        posted_at: post.posted_at.map(|t| t.to_rfc3339()),
+        fetched_at: post.fetched_at.to_rfc3339(),
+        body,
+    }
+}
+
+/// Locates the matches in the masked body (old rows without offsets: the first occurrence of
+/// their text, masked personal data is then found as written in the masked body).
+fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) {
+    let Some(post) = post else {
+        let ms = hit
+            .matches
+            .iter()
+            .map(|m| MatchView {
+                kind: m.kind.clone(),
+                label: m.label.clone(),
+                text: m.text.clone(),
+                field: m.field.clone().unwrap_or_else(|| "text".into()),
+                start: None,
+                end: None,
+            })
+            .collect();
+        return (None, ms);
+    };
+    let ranges = mask_ranges(&post.body, &hit.matches);
+    let (body, map) = apply_masks(&post.body, &ranges);
+    let title = post.thread_title.as_deref().unwrap_or("");
+    let mut out = Vec::new();
+    for m in &hit.matches {
+        let field = m.field.clone().unwrap_or_else(|| "text".into());
+        let (start, end) = match (m.start, m.end) {
+            (Some(s), Some(e)) if field == "text" && s < e && post.body.get(s..e).is_some() => {
+                (Some(map(s)), Some(map(e)))
+            }
+            (Some(s), Some(e)) if field == "title" && s < e && title.get(s..e).is_some() => {
+                (Some(s), Some(e))
+            }
+            _ if !m.text.is_empty() => {
+                let hay = if field == "title" {
+                    title
+                } else {
+                    body.as_str()
+                };
+                match hay.find(&m.text) {
+                    Some(s) => (Some(s), Some(s + m.text.len())),
+                    None => (None, None),
+                }
+            }
+            _ => (None, None),
+        };
+        out.push(MatchView {
+            kind: m.kind.clone(),
+            label: m.label.clone(),
+            text: m.text.clone(),
+            field,
+            start,
+            end,
+        });
+    }
+    (Some(post_view(post, body)), out)
+}
+
+/// Deadlines counted from `from`.
+pub fn deadlines(from: DateTime<FixedOffset>, basis: &str, now: DateTime<Utc>) -> Deadlines {
+    let day = |t: DateTime<FixedOffset>| {
+        let d = t.with_timezone(&jst());
+        Deadline {
+            date: d.format("%Y-%m-%d").to_string(),
+            days_remaining: (d.with_timezone(&Utc) - now).num_days(),
+        }
+    };
+    let access = from + chrono::Duration::days(ACCESS_LOG_DAYS);
+    let outer = from
+        .checked_add_months(Months::new(OUTER_LIMIT_MONTHS))
+        .unwrap_or(from + chrono::Duration::days(183));
+    Deadlines {
+        basis: basis.to_string(),
+        from: from.to_rfc3339(),
+        access_log: day(access),
+        outer_limit: day(outer),
+    }
+}
+
+/// The detail of hit `id`; 404 when there is none.
+pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
+    let hit = state
+        .store
+        .hit(id)?
+        .ok_or_else(|| ApiError::not_found(format!("no hit with id {id}")))?;
+    let post = state.store.post(&hit.post_key)?;
+    let history = state.store.triage(id)?;
+    let (post_view, matches) = locate(&hit, post.as_ref());
+    let posted = hit
+        .posted_at
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .or_else(|| post.as_ref().and_then(|p| p.posted_at));
+    let deadlines = match (posted, &post) {
+        (Some(t), _) => Some(deadlines(t, "posted_at", Utc::now())),
+        (None, Some(p)) => Some(deadlines(
+            p.fetched_at.with_timezone(&jst()),
+            "fetched_at",
+            Utc::now(),
+        )),
+        (None, None) => None,
+    };
+    Ok(HitDetail {
+        categories: hit.categories.clone(),
+        severity: hit.severity,
+        pii: hit.pii.clone(),
+        hit,
+        post: post_view,
+        matches,
+        evidence: Vec::new(),
+        history,
+        deadlines,
+    })
+}
+
+/// One watched value as shown: its kind and its mask.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalView {
+    /// The kind (`phone`, …).
+    pub kind: String,
+    /// Masked (`090-****-6789`) or the hash's first 8 digits (`sha256:1a2b3c4d…`).
+    pub value: String,
+}
+
+/// One target as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetView {
+    /// Target id.
+    pub id: String,
+    /// `business` or `person`.
+    pub kind: String,
+    /// Names.
+    pub names: Vec<String>,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Readings.
+    pub readings: Vec<String>,
+    /// Exclusions.
+    pub exclude: Vec<String>,
+    /// Watched personal values, masked.
+    pub personal: Vec<PersonalView>,
+}
+
+/// `GET /api/watchlist`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchlistView {
+    /// Every target.
+    pub targets: Vec<TargetView>,
+    /// Configured sources: `{kind, url, every_secs}`.
+    pub sources: Vec<serde_json::Value>,
+}
+
+/// A watched value as `mimamori watchlist check` shows it.
+pub fn mask_watched(kind: pii::PiiKind, value: &WatchedValue) -> String {
+    match value {
+        WatchedValue::Clear(v) => pii::mask(kind, v),
+        WatchedValue::Hashed(h) => format!("sha256:{}…", h.get(..8).unwrap_or(h)),
+    }
+}
+
+/// The watchlist summary (empty when there is none).
+pub fn watchlist(state: &AppState) -> WatchlistView {
+    let Some(wl) = &state.watchlist else {
+        return WatchlistView {
+            targets: Vec::new(),
+            sources: Vec::new(),
+        };
+    };
+    WatchlistView {
+        targets: wl
+            .targets
+            .iter()
+            .map(|t| TargetView {
+                id: t.id.clone(),
+                kind: match t.kind {
+                    TargetKind::Business => "business".into(),
+                    TargetKind::Person => "person".into(),
+                },
+                names: t.names.clone(),
+                aliases: t.aliases.clone(),
+                readings: t.readings.clone(),
+                exclude: t.exclude.clone(),
+                personal: t
+                    .personal
+                    .iter()
+                    .map(|p| PersonalView {
+                        kind: p.kind.as_str().to_string(),
+                        value: mask_watched(p.kind, &p.value),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        sources: wl
+            .sources
+            .iter()
+            .map(|s| serde_json::json!({"kind": s.kind, "url": s.url, "every_secs": s.every.as_secs()}))
+            .collect(),
+    }
+}
+
+/// Target ids known from the watchlist and the stored hits (for filters).
+pub fn known_targets(state: &AppState) -> Result<Vec<String>, ApiError> {
+    let mut ids: BTreeSet<String> = state
+        .watchlist
+        .iter()
+        .flat_map(|w| w.targets.iter().map(|t| t.id.clone()))
+        .collect();
+    ids.extend(
+        state
+            .store
+            .hits(&HitFilter::default())?
+            .into_iter()
+            .map(|h| h.target),
+    );
+    Ok(ids.into_iter().collect())
+}
+
+/// One source's health.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceView {
+    /// Source id (`kind:url`).
+    pub source_id: String,
+    /// `ok`, `failing`, `paused` (stored but no longer configured) or `never polled`.
+    pub state: String,
+    /// True when the last poll failed.
+    pub failing: bool,
+    /// True when the source is in the state but not in the loaded watchlist.
+    pub paused: bool,
+    /// Last poll (RFC 3339 UTC).
+    pub last_poll: Option<String>,
+    /// Last successful poll.
+    pub last_ok: Option<String>,
+    /// Last error message.
+    pub last_error: Option<String>,
+    /// When it happened.
+    pub last_error_at: Option<String>,
+    /// Errors in a row.
+    pub consecutive_errors: i64,
+    /// Polls done.
+    pub polls: i64,
+    /// Failed polls.
+    pub errors: i64,
+    /// New posts stored.
+    pub posts: i64,
+    /// Hits recorded.
+    pub hits: i64,
+}
+
+/// Source health: every source in the state, plus configured ones never polled.
+pub fn sources(state: &AppState) -> Result<Vec<SourceView>, ApiError> {
+    let configured: Option<BTreeSet<String>> = state
+        .watchlist
+        .as_ref()
+        .map(|w| w.sources.iter().map(crate::sources::source_id).collect());
+    let mut out: Vec<SourceView> = state
+        .store
+        .source_states()?
+        .into_iter()
+        .map(|s| {
+            let paused = configured
+                .as_ref()
+                .is_some_and(|c| !c.is_empty() && !c.contains(&s.source_id));
+            let failing = s.failing();
+            let st = if paused {
+                "paused"
+            } else if failing {
+                "failing"
+            } else if s.last_poll.is_none() {
+                "never polled"
+            } else {
+                "ok"
+            };
+            SourceView {
+                source_id: s.source_id,
+                state: st.into(),
+                failing,
+                paused,
+                last_poll: s.last_poll,
+                last_ok: s.last_ok,
+                last_error: s.last_error,
+                last_error_at: s.last_error_at,
+                consecutive_errors: s.consecutive_errors,
+                polls: s.polls,
+                errors: s.errors,
+                posts: s.posts,
+                hits: s.hits,
+            }
+        })
+        .collect();
+    for id in configured.unwrap_or_default() {
+        if !out.iter().any(|s| s.source_id == id) {
+            out.push(SourceView {
+                source_id: id,
+                state: "never polled".into(),
+                failing: false,
+                paused: false,
+                last_poll: None,
+                last_ok: None,
+                last_error: None,
+                last_error_at: None,
+                consecutive_errors: 0,
+                polls: 0,
+                errors: 0,
+                posts: 0,
+                hits: 0,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /api/search`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchView {
+    /// The best results, statuses from the store.
+    pub results: Vec<SearchResult>,
+    /// Counts over every matching document.
+    pub facets: FacetsView,
+    /// Documents per day (JST) over every matching document.
+    pub histogram: Vec<DayCount>,
+    /// Documents matched in all.
+    pub total: u64,
+}
+
+/// Facet counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetsView {
+    /// Target id → count.
+    pub targets: BTreeMap<String, u64>,
+    /// Category → count.
+    pub categories: BTreeMap<String, u64>,
+    /// Source kind → count.
+    pub sources: BTreeMap<String, u64>,
+}
+
+/// The search request of parameters `q`, `target`, `category`, `source`, `since`, `until`,
+/// `limit` (default 20).
+pub fn search_request(p: &BTreeMap<String, String>) -> Result<SearchRequest, ApiError> {
+    Ok(SearchRequest {
+        query: p.get("q").cloned().unwrap_or_default(),
+        target: p.get("target").cloned(),
+        category: p.get("category").cloned(),
+        source: p.get("source").cloned(),
+        since: p.get("since").map(|s| time_param("since", s)).transpose()?,
+        until: p.get("until").map(|s| time_param("until", s)).transpose()?,
+        limit: limit(p, 20)?,
+    })
+}
+
+/// Runs a search with facets; each result's status comes from the store.
+pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, ApiError> {
+    let index = SearchIndex::open(&state.data)?;
+    let mut results = index.search(request)?;
+    let facets = index.facets(request)?;
+    for r in &mut results {
+        let mut status = None;
+        for id in &r.hit_ids {
+            if let Some(h) = state.store.hit(*id as i64)? {
+                status = Some(h.status);
+                break;
+            }
+        }
+        r.status = status.unwrap_or_else(|| crate::index::NO_STATUS.to_string());
+        r.snippet = mask_text(&r.snippet);
+        r.snippet_html = super::html::marked_html(&r.snippet);
+    }
+    Ok(SearchView {
+        results,
+        total: facets.total,
+        histogram: facets.histogram,
+        facets: FacetsView {
+            targets: facets.targets,
+            categories: facets.categories,
+            sources: facets.sources,
+        },
+    })
+}
+
+/// `text` with every personal value the detector finds replaced by its mask.
+pub fn mask_text(text: &str) -> String {
+    let ranges = mask_ranges(text, &[]);
+    apply_masks(text, &ranges).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_shift_later_offsets() {
+        let body = "電話 09023456789 です";
+        let ranges = vec![(7..18, "090-****-6789".to_string())];
+        let (out, map) = apply_masks(body, &ranges);
+        assert_eq!(out, "電話 090-****-6789 です");
+        assert_eq!(map(0), 0);
+        assert_eq!(map(7), 7);
+        assert_eq!(map(18), 20);
+        assert_eq!(&out[map(19)..], "です");
+    }
+
+    #[test]
+    fn deadlines_count_from_posting() {
+        let posted = DateTime::parse_from_rfc3339("2024-01-10T12:00:00+09:00").expect("time");
+        let now = DateTime::parse_from_rfc3339("2024-01-20T12:00:00+09:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let d = deadlines(posted, "posted_at", now);
+        assert_eq!(d.access_log.date, "2024-04-09");
+        assert_eq!(d.access_log.days_remaining, 80);
+        assert_eq!(d.outer_limit.date, "2024-07-10");
+    }
+
+    #[test]
+    fn bad_params_are_400_not_panics() {
+        let p = params(Some("limit=-3&since=tomorrow&%ZZ=1"));
+        assert!(limit(&p, 20).is_err());
+        assert!(search_request(&p).is_err());
+        assert!(status_param("bogus").is_err());
+        assert!(time_param("since", "7d").is_ok());
+    }
+}
