@@ -310,16 +310,19 @@ pub fn translate(q: &BenchQuery, since_epoch: Option<i64>) -> Translated {
             vec![Value::Text(c.into())],
         );
     }
+    // With a MATCH, `+` keeps SQLite from driving the query by the posts indexes and
+    // testing MATCH row by row (hundreds of ms); the FTS index goes first, as one would write it.
+    let plus = if has_match { "+" } else { "" };
     if let Some(s) = q.source {
         add(
-            "p.source = {}".into(),
+            format!("{plus}p.source = {{}}"),
             format!("source = '{s}'"),
             vec![Value::Text(s.into())],
         );
     }
     if let Some(since) = since_epoch {
         add(
-            "p.posted_at >= {}".into(),
+            format!("{plus}p.posted_at >= {{}}"),
             format!("posted_at >= -{}d", q.since_days.unwrap_or(0)),
             vec![Value::Integer(since)],
         );
