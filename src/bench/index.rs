@@ -699,7 +699,11 @@ fn run_query(
         .collect();
     let fts5_count = fts.count(&translated)?;
 
-    let m = time_runs(opts, || index.search(&request).map(|r| drop(std::hint::black_box(r))))?;
+    let m = time_runs(opts, || {
+        index
+            .search(&request)
+            .map(|r| drop(std::hint::black_box(r)))
+    })?;
     let m_bare = time_runs(opts, || -> Result<(), IndexBenchError> {
         let query = index.query(&request)?;
         let reader = index
@@ -738,4 +742,87 @@ fn run_query(
             fts5: f,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_engines_find_the_same_posts_and_the_report_is_complete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = IndexBenchOptions {
+            posts: 2_000,
+            seed: 7,
+            workdir: dir.path().to_path_buf(),
+            batch: 500,
+            one_core: false,
+            min_runs: 1,
+            query_budget: Duration::ZERO,
+            max_runs: 1,
+        };
+        let mut out = Vec::new();
+        let report = run_index(&opts, &mut out).expect("bench runs");
+        let text = String::from_utf8_lossy(&out);
+
+        // An exact name: both engines find posts, and the same ones.
+        let name = report
+            .queries
+            .iter()
+            .find(|q| q.query == "山田商事" && q.filters.is_empty())
+            .expect("name query");
+        assert!(name.fts5_count > 0, "{text}");
+        assert_eq!(name.mimamori_count, name.fts5_count, "{text}");
+        let mut a = name.mimamori_top.clone();
+        let mut b = name.fts5_top.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+
+        // Every query, class, goal and table row is there.
+        assert_eq!(report.queries.len(), QUERIES.len());
+        assert!(QUERIES.len() >= 20);
+        let classes: Vec<&str> = report.classes.iter().map(|c| c.class.as_str()).collect();
+        assert_eq!(classes, [CLASSES, &["overall"]].concat());
+        assert_eq!(report.goals.len(), 3);
+        assert!(report.mimamori_bytes > 0 && report.fts5_bytes > 0);
+        assert_eq!(report.mimamori_ingest.posts, 2_000);
+        for row in [
+            "ingest posts/s, wall clock",
+            "ingest posts/s per core",
+            "size on disk, MB",
+            "overall (",
+            "without snippets",
+            "goals:",
+            "\"山田商事は詐欺\"",
+            "--since 7d",
+        ] {
+            assert!(text.contains(row), "no {row:?} in\n{text}");
+        }
+        assert!(report.queries.iter().all(|q| q.mimamori.runs == 1));
+        // A kana reading finds the kanji name in mimamori only.
+        let kana = report
+            .queries
+            .iter()
+            .find(|q| q.query == "やまだ")
+            .expect("kana query");
+        assert!(kana.mimamori_count > kana.fts5_count, "{text}");
+        serde_json::to_string(&report).expect("report serializes");
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        let l = Latency::of(&samples);
+        assert_eq!((l.runs, l.p50_ms, l.p99_ms), (100, 50.0, 99.0));
+        assert_eq!(Latency::of(&[]).runs, 0);
+    }
+
+    #[test]
+    fn short_words_fall_back_to_like_in_fts5() {
+        let t = fts5::translate(&QUERIES[14], None);
+        assert!(t.like && t.top.contains("LIKE") && !t.top.contains("MATCH"));
+        let t = fts5::translate(&QUERIES[0], None);
+        assert!(!t.like && t.top.contains("MATCH") && t.top.contains("bm25"));
+    }
 }

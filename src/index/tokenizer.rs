@@ -421,7 +421,10 @@ mod tests {
         for i in 0..CACHE_ENTRIES + 1 {
             morphemes(&format!("{i}番"));
         }
-        assert_eq!(texts(&tokens(JaTokenizer, text)), texts(&tokens(JaTokenizer, text)));
+        assert_eq!(
+            texts(&tokens(JaTokenizer, text)),
+            texts(&tokens(JaTokenizer, text))
+        );
         assert!(CACHE.with_borrow(|c| c.young.len() + c.old.len()) <= 2 * CACHE_ENTRIES);
     }
 

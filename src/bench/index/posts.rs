@@ -72,8 +72,8 @@ struct Thread {
 
 /// Generates `n` posts with seed `seed` about the targets of `watchlist`.
 pub fn generate(n: usize, seed: u64, watchlist: &Watchlist) -> Result<Vec<BenchPost>, BenchError> {
-    let raw: RawSites = toml::from_str(SITES)
-        .map_err(|e| BenchError::Words(format!("index_sites.toml: {e}")))?;
+    let raw: RawSites =
+        toml::from_str(SITES).map_err(|e| BenchError::Words(format!("index_sites.toml: {e}")))?;
     let kinds = raw.kind;
     if kinds.is_empty()
         || kinds.iter().any(|k| {
@@ -116,7 +116,8 @@ pub fn generate(n: usize, seed: u64, watchlist: &Watchlist) -> Result<Vec<BenchP
         let jitter = rng.below(step.max(1.0) as usize) as i64;
         let at = start + (i as f64 * step) as i64 + jitter;
         let pool = &mut open[k];
-        let new_thread = pool.len() < OPEN_THREADS || rng.chance(1.0 / f64::from(spec.thread_posts));
+        let new_thread =
+            pool.len() < OPEN_THREADS || rng.chance(1.0 / f64::from(spec.thread_posts));
         let slot = if new_thread {
             last_key[k] = at.max(last_key[k].saturating_add(1));
             let thread = Thread {
@@ -239,8 +240,7 @@ mod tests {
         let b = generate(3000, 9, &w).expect("posts");
         assert_eq!(a.len(), 3000);
         assert!(a.iter().zip(&b).all(|(x, y)| x.post == y.post));
-        let keys: std::collections::HashSet<&str> =
-            a.iter().map(|p| p.post.key.as_str()).collect();
+        let keys: std::collections::HashSet<&str> = a.iter().map(|p| p.post.key.as_str()).collect();
         assert_eq!(keys.len(), a.len(), "post keys are unique");
         for kind in ["5ch", "shitaraba", "rss", "html"] {
             assert!(a.iter().any(|p| p.post.source_kind == kind), "no {kind}");

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{
-    CLASSES, ClassRow, GOAL_P99_MS, GOAL_POSTS_PER_CORE_S, Goal, IndexBenchError,
-    IndexBenchReport, Ingest, LIMIT, Latency, QueryRow,
+    CLASSES, ClassRow, GOAL_P99_MS, GOAL_POSTS_PER_CORE_S, Goal, IndexBenchError, IndexBenchReport,
+    Ingest, LIMIT, Latency, QueryRow,
 };
 use crate::bench::MB;
 
@@ -69,7 +69,10 @@ pub fn goals(one_core: Option<&Ingest>, configured: &Ingest, classes: &[ClassRow
             goal: format!(
                 "search p99 <= {GOAL_P99_MS:.0} ms at 1M posts (top {LIMIT} with snippets)"
             ),
-            measured: format!("{:.2} ms at {} posts", overall.mimamori.p99_ms, configured.posts),
+            measured: format!(
+                "{:.2} ms at {} posts",
+                overall.mimamori.p99_ms, configured.posts
+            ),
             met: overall.mimamori.p99_ms <= GOAL_P99_MS,
         });
         let faster = classes
@@ -259,7 +262,11 @@ pub fn write(r: &IndexBenchReport, out: &mut dyn Write) -> Result<(), IndexBench
             fmt_latency(&q.mimamori),
             fmt_latency(&q.mimamori_no_snippets),
             fmt_latency(&q.fts5),
-            if q.fts5_like { "  (FTS5: LIKE scan)" } else { "" }
+            if q.fts5_like {
+                "  (FTS5: LIKE scan)"
+            } else {
+                ""
+            }
         )?;
     }
     say!(
