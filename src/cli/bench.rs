@@ -53,6 +53,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The search index at a million posts: ingest posts/s (wall and per core), size, search
+    /// latency p50/p99 over a fixed set of Japanese queries, against SQLite FTS5 (trigram).
+    Index {
+        /// Posts to generate and index.
+        #[arg(long, default_value_t = 1_000_000)]
+        posts: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Work directory (its index-bench/ is removed at the start).
+        #[arg(long, default_value = "target/bench")]
+        workdir: PathBuf,
+        /// Skip the second ingest pinned to one CPU.
+        #[arg(long)]
+        no_one_core: bool,
+        /// Print the figures as JSON after the report.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
@@ -98,6 +117,31 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             let mut out = stdout.lock();
             let report = mimamori::bench::crawl::run_crawl(&opts, &mut out)
                 .context("crawl benchmark failed")?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &report)
+                    .context("cannot write the report")?;
+                println!();
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Index {
+            posts,
+            seed,
+            workdir,
+            no_one_core,
+            json,
+        } => {
+            let opts = mimamori::bench::index::IndexBenchOptions {
+                posts: *posts,
+                seed: *seed,
+                workdir: workdir.clone(),
+                one_core: !*no_one_core,
+                ..Default::default()
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let report = mimamori::bench::index::run_index(&opts, &mut out)
+                .context("index benchmark failed")?;
             if *json {
                 serde_json::to_writer_pretty(&mut out, &report)
                     .context("cannot write the report")?;

@@ -20,7 +20,10 @@
 //! whose morphemes Lindera reads differently as a whole (やまだ typed as a query is one
 //! unknown word, 山田 in the text reads ヤマダ). Search queries the three fields together.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 use tantivy::Index;
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
@@ -130,15 +133,15 @@ impl Tokenizer for ReadingBigramTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
         let mut chars: Vec<Option<(char, Range<usize>)>> = Vec::new();
-        for_each_morpheme(text, |m| {
+        for m in morphemes(text).iter() {
             if !m.is_word {
                 chars.push(None);
-                return;
+                continue;
             }
             for c in m.reading.as_deref().unwrap_or(&m.surface).chars() {
                 chars.push(Some((c, m.original.clone())));
             }
-        });
+        }
         VecTokenStream::new(bigrams(chars.into_iter()))
     }
 }
@@ -173,6 +176,61 @@ fn sentences(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
         }
         None
     })
+}
+
+/// Texts longer than this (bytes) are not kept in the morpheme cache.
+const CACHE_MAX_TEXT: usize = 8 * 1024;
+/// Texts per generation of the morpheme cache (two generations are kept).
+const CACHE_ENTRIES: usize = 1024;
+
+/// Morphemes of recently analyzed texts, per thread, in two generations: when the young one
+/// is full it becomes the old one (a cheap approximation of LRU).
+#[derive(Default)]
+struct MorphemeCache {
+    young: HashMap<Box<str>, Rc<[Morpheme]>>,
+    old: HashMap<Box<str>, Rc<[Morpheme]>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<MorphemeCache> = RefCell::default();
+}
+
+/// The morphemes of `text` (with a separator after each sentence), from the cache when this
+/// thread analyzed the same text recently.
+///
+/// Segmentation is most of the cost of indexing and a post's body goes through two Lindera
+/// analyzers ([`JA`] for `body`, [`READING_BIGRAM`] for `body_reading`), while thread titles
+/// and poster names repeat from post to post; the result depends on the text alone, so
+/// caching it changes no token.
+fn morphemes(text: &str) -> Rc<[Morpheme]> {
+    if text.len() > CACHE_MAX_TEXT {
+        return segment_morphemes(text).into();
+    }
+    let cached = CACHE.with_borrow_mut(|c| {
+        if let Some(m) = c.young.get(text) {
+            return Some(Rc::clone(m));
+        }
+        let (key, m) = c.old.remove_entry(text)?;
+        c.young.insert(key, Rc::clone(&m));
+        Some(m)
+    });
+    if let Some(m) = cached {
+        return m;
+    }
+    let m: Rc<[Morpheme]> = segment_morphemes(text).into();
+    CACHE.with_borrow_mut(|c| {
+        if c.young.len() >= CACHE_ENTRIES {
+            c.old = std::mem::take(&mut c.young);
+        }
+        c.young.insert(text.into(), Rc::clone(&m));
+    });
+    m
+}
+
+fn segment_morphemes(text: &str) -> Vec<Morpheme> {
+    let mut out = Vec::new();
+    for_each_morpheme(text, |m| out.push(m));
+    out
 }
 
 /// Normalizes `text`, segments each sentence with Lindera and calls `f` on each morpheme.
@@ -218,9 +276,9 @@ fn is_kana_or_mark(c: char) -> bool {
 fn ja_tokens(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
     let mut position = 0usize;
-    for_each_morpheme(text, |m| {
+    for m in morphemes(text).iter() {
         if !m.is_word {
-            return;
+            continue;
         }
         let token = |text: String| Token {
             offset_from: m.original.start,
@@ -234,7 +292,7 @@ fn ja_tokens(text: &str) -> Vec<Token> {
             out.push(token(r));
         }
         position += 1;
-    });
+    }
     out
 }
 
@@ -343,6 +401,31 @@ mod tests {
         assert_eq!(find("詐欺"), Some("詐欺"));
         assert_eq!(find("abc"), Some("ＡＢＣ"));
         assert_eq!(find("やまだ"), Some("ﾔﾏﾀﾞ"));
+    }
+
+    #[test]
+    fn the_morpheme_cache_changes_no_token() {
+        let text = "山田商事は詐欺。\nﾔﾏﾀﾞの社長";
+        let fresh = segment_morphemes(text);
+        for _ in 0..2 {
+            let cached = morphemes(text);
+            assert_eq!(cached.len(), fresh.len());
+            for (a, b) in cached.iter().zip(&fresh) {
+                assert_eq!(
+                    (&a.surface, &a.reading, &a.original, a.is_word),
+                    (&b.surface, &b.reading, &b.original, b.is_word)
+                );
+            }
+        }
+        // Older entries survive a generation turning over.
+        for i in 0..CACHE_ENTRIES + 1 {
+            morphemes(&format!("{i}番"));
+        }
+        assert_eq!(
+            texts(&tokens(JaTokenizer, text)),
+            texts(&tokens(JaTokenizer, text))
+        );
+        assert!(CACHE.with_borrow(|c| c.young.len() + c.old.len()) <= 2 * CACHE_ENTRIES);
     }
 
     #[test]
