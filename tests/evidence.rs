@@ -110,6 +110,43 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("99999"), "{stderr}");
 
+    // The hit's page and API list its captures.
+    let server = crate::serve::start(d, &[]);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (api, page) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let api = c
+            .get(format!("{}/api/hits/{id}", server.base))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        let page = c
+            .get(format!("{}/hits/{id}", server.base))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        (api, page)
+    });
+    drop(server);
+    let v: serde_json::Value = serde_json::from_str(&api).expect("JSON");
+    let listed = v["evidence"].as_array().expect("evidence array");
+    assert!(!listed.is_empty(), "{api}");
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["path"].as_str().is_some_and(|p| p.starts_with("warc/")))
+    );
+    assert!(
+        page.contains("mimamori evidence show") && page.contains("warc/mimamori-"),
+        "{page}"
+    );
+
     // One byte changed in a WARC file: verify names the file and fails.
     let last = entries.last().expect("entries");
     let target = ev.join(&last.path);

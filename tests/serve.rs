@@ -100,9 +100,11 @@ fn seeded() -> tempfile::TempDir {
 }
 
 /// A running `mimamori serve`, killed on drop.
-struct Server {
+/// A running `mimamori serve`, killed when dropped.
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -114,7 +116,8 @@ impl Drop for Server {
 
 /// Starts `serve --addr 127.0.0.1:0` in `dir` with `extra` arguments and reads the URL it
 /// prints.
-fn start(dir: &Path, extra: &[&str]) -> Server {
+/// Starts `serve` over `dir/data` on a free port.
+pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .args(["--data", "data", "serve", "--addr", "127.0.0.1:0"])
         .args(extra)

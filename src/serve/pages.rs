@@ -399,7 +399,30 @@ async fn hit(
         }
         b.push_str("</ol>");
     }
-    b.push_str("<h2>Evidence</h2><p class=\"meta\">No evidence captured yet.</p>");
+    b.push_str("<h2>Evidence</h2>");
+    if d.evidence.is_empty() {
+        b.push_str("<p class=\"meta\">No evidence captured yet.</p>");
+    } else {
+        b.push_str("<ul class=\"evidence\" id=\"evidence\">");
+        for e in &d.evidence {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            let _ = write!(
+                b,
+                "<li>{} <code>{}</code> bytes {}+{} sha256 <code>{}</code> (ledger #{})</li>",
+                esc(&jst_time(Some(&s("captured_at")))),
+                esc(&s("path")),
+                e["offset"].as_u64().unwrap_or(0),
+                e["length"].as_u64().unwrap_or(0),
+                esc(&s("sha256")),
+                e["seq"].as_u64().unwrap_or(0)
+            );
+        }
+        let _ = write!(
+            b,
+            "</ul><p class=\"meta\">Replay: <code>mimamori evidence show {}</code>; check: <code>mimamori evidence verify</code></p>",
+            h.id
+        );
+    }
     Ok(Html(html::page(&format!("Hit #{}", h.id), "queue", &b)))
 }
 

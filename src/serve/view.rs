@@ -380,6 +380,23 @@ pub fn deadlines(from: DateTime<FixedOffset>, basis: &str, now: DateTime<Utc>) -
     }
 }
 
+/// The ledger entries capturing post `key` (the WARC ranges its responses were stored in).
+/// An unreadable ledger shows no evidence here (and `mimamori evidence verify` says why).
+fn evidence_of(data: &std::path::Path, key: &str) -> Vec<serde_json::Value> {
+    let dir = crate::evidence::evidence_dir(data);
+    match crate::evidence::ledger::entries(&dir) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|e| e.post_keys.iter().any(|k| k == key))
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the evidence ledger");
+            Vec::new()
+        }
+    }
+}
+
 /// The detail of hit `id`; 404 when there is none.
 pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
     let hit = state
@@ -403,6 +420,7 @@ pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
         )),
         (None, None) => None,
     };
+    let evidence = evidence_of(&state.data, &hit.post_key);
     Ok(HitDetail {
         categories: hit.categories.clone(),
         severity: hit.severity,
@@ -410,7 +428,7 @@ pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
         hit,
         post: post_view,
         matches,
-        evidence: Vec::new(),
+        evidence,
         history,
         deadlines,
     })
