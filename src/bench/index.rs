@@ -496,7 +496,7 @@ fn ingest_mimamori(
     let start = Instant::now();
     let mut indexer = index.indexer(batch)?;
     for (p, m) in posts.iter().zip(metas) {
-        indexer.add(&p.post, m)?;
+        indexer.add_new(&p.post, m)?;
     }
     indexer.finish()?;
     let wall = start.elapsed();

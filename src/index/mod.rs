@@ -261,13 +261,16 @@ impl SearchIndex {
             }
             Err(e) => return Err(tv(&self.path, "cannot open the index writer")(e)),
         };
-        let cursor = self
-            .index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .map(|p| SyncCursor::from_payload(&p))
+        let metas = self.index.load_metas().ok();
+        let payload = metas.as_ref().and_then(|m| m.payload.clone());
+        let cursor = payload
+            .as_deref()
+            .and_then(SyncCursor::parse)
             .unwrap_or_default();
+        // Posts after the cursor are certainly not in the index when the cursor came from a
+        // commit payload, or the index is empty: then they are added without a delete by key.
+        let empty = metas.is_none_or(|m| m.segments.iter().all(|s| s.num_docs() == 0));
+        let cursor_trusted = empty || payload.as_deref().and_then(SyncCursor::parse).is_some();
         Ok(Indexer {
             writer,
             fields: self.fields,
@@ -275,6 +278,7 @@ impl SearchIndex {
             batch: batch.max(1),
             pending: 0,
             cursor,
+            cursor_trusted,
         })
     }
 }
@@ -365,6 +369,8 @@ pub struct Indexer {
     pending: usize,
     /// How far into `state.sqlite` the index is; saved as each commit's payload.
     cursor: SyncCursor,
+    /// True when no post after `cursor` can be in the index already.
+    cursor_trusted: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -384,6 +390,22 @@ impl Indexer {
     /// Adds (or replaces, by post key) the document of `post`; commits when `batch`
     /// documents are pending.
     pub fn add(&mut self, post: &Post, meta: &PostMeta) -> Result<(), IndexError> {
+        self.add_doc(post, meta, true)
+    }
+
+    /// [`Indexer::add`] for a post the caller knows is not in the index (a post stored after
+    /// a trusted cursor, a fresh index): skips the delete by key, which costs every commit a
+    /// lookup in every segment.
+    pub fn add_new(&mut self, post: &Post, meta: &PostMeta) -> Result<(), IndexError> {
+        self.add_doc(post, meta, false)
+    }
+
+    /// True when posts after [`Indexer::cursor`] may be added with [`Indexer::add_new`].
+    pub fn cursor_trusted(&self) -> bool {
+        self.cursor_trusted
+    }
+
+    fn add_doc(&mut self, post: &Post, meta: &PostMeta, replace: bool) -> Result<(), IndexError> {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.post_key, &post.key);
@@ -423,8 +445,10 @@ impl Indexer {
         for id in &meta.hit_ids {
             doc.add_u64(f.hit_id, (*id).max(0) as u64);
         }
-        self.writer
-            .delete_term(Term::from_field_text(f.post_key, &post.key));
+        if replace {
+            self.writer
+                .delete_term(Term::from_field_text(f.post_key, &post.key));
+        }
         self.writer
             .add_document(doc)
             .map_err(tv(&self.path, "cannot add a document"))?;

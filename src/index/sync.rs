@@ -43,10 +43,15 @@ impl SyncCursor {
     /// Parses a commit payload; an unreadable one starts from zero (a full, idempotent
     /// re-sync) rather than skipping anything.
     pub fn from_payload(payload: &str) -> SyncCursor {
-        serde_json::from_str(payload).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "unreadable index cursor: re-indexing from the start");
+        Self::parse(payload).unwrap_or_else(|| {
+            tracing::warn!("unreadable index cursor: re-indexing from the start");
             SyncCursor::default()
         })
+    }
+
+    /// The cursor of a commit payload, `None` when it is not one.
+    pub fn parse(payload: &str) -> Option<SyncCursor> {
+        serde_json::from_str(payload).ok()
     }
 
     /// The commit payload.
@@ -78,11 +83,16 @@ fn add_stored(
     store: &Store,
     stored: &StoredPost,
     reanalyze: Option<Reanalyze<'_>>,
+    new: bool,
 ) -> Result<bool, IndexError> {
     let hits = store.hits_of_post(&stored.post.key)?;
     let analysis = reanalyze.map(|f| f(&stored.post));
     let meta = PostMeta::with_targets(&stored.targets, analysis.as_ref(), &hits);
-    indexer.add(&stored.post, &meta)?;
+    if new {
+        indexer.add_new(&stored.post, &meta)?;
+    } else {
+        indexer.add(&stored.post, &meta)?;
+    }
     Ok(!hits.is_empty())
 }
 
@@ -98,13 +108,15 @@ pub fn sync(
     let mut stats = SyncStats::default();
     let mut cursor = indexer.cursor();
     let total = (store.last_post_rowid()? - cursor.posts).max(0) as u64;
+    // Post keys are unique in the state, so posts after a trusted cursor are new here.
+    let new = indexer.cursor_trusted();
     loop {
         let page = store.posts_after(cursor.posts, PAGE)?;
         let Some(last) = page.last().map(|p| p.rowid) else {
             break;
         };
         for stored in &page {
-            let flagged = add_stored(indexer, store, stored, reanalyze)?;
+            let flagged = add_stored(indexer, store, stored, reanalyze, new)?;
             stats.posts += 1;
             stats.with_hits += u64::from(flagged);
             progress(stats.posts, total.max(stats.posts));
@@ -122,7 +134,7 @@ pub fn sync(
         keys.dedup();
         for key in keys {
             if let Some(stored) = store.stored_post(key)? {
-                add_stored(indexer, store, &stored, reanalyze)?;
+                add_stored(indexer, store, &stored, reanalyze, false)?;
                 stats.restatused += 1;
             }
         }
