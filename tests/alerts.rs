@@ -11,7 +11,7 @@ use axum::routing;
 use chrono::{Duration, Utc};
 use mimamori::alert::{self, Dispatcher};
 use mimamori::analyze::Analyzer;
-use mimamori::model::{Post, jst};
+use mimamori::model::Post;
 use mimamori::store::Store;
 
 const WATCHLIST: &str = r#"
@@ -29,22 +29,7 @@ phones = ["080-3141-5926"]
 "#;
 
 fn post(n: u32, body: &str) -> Post {
-    Post {
-        key: format!("5ch:test/1/{n}"),
-        source_kind: "5ch".into(),
-        source_id: "5ch-test".into(),
-        source_url: "https://example.com/test/".into(),
-        url: format!("https://example.com/test/read.cgi/1/{n}"),
-        thread_title: Some("雑談スレ".into()),
-        number: Some(u64::from(n)),
-        author_name: Some("名無しさん".into()),
-        author_id: Some("ID:AbCd1234".into()),
-        posted_at_raw: None,
-        posted_at: Some(Utc::now().with_timezone(&jst())),
-        body: body.into(),
-        body_html: None,
-        fetched_at: Utc::now(),
-    }
+    crate::support::post(&format!("5ch:test/1/{n}"), "5ch", body, 0)
 }
 
 /// A store with three hits (two about yamada, one about tanaka with her phone).

@@ -2,13 +2,11 @@
 
 use std::path::Path;
 
-use chrono::{Duration, Utc};
 use mimamori::analyze::Analyzer;
-use mimamori::model::{Post, jst};
 use mimamori::store::Store;
 use serde_json::Value;
 
-use crate::support::mimamori;
+use crate::support::{mimamori, post};
 
 const WATCHLIST: &str = r#"
 [[target]]
@@ -22,26 +20,6 @@ id = "sakurai"
 kind = "business"
 names = ["桜井眼科"]
 "#;
-
-fn post(key: &str, source: &str, body: &str, days_ago: i64) -> Post {
-    let posted = (Utc::now() - Duration::days(days_ago)).with_timezone(&jst());
-    Post {
-        key: key.to_string(),
-        source_kind: source.to_string(),
-        source_id: format!("{source}-test"),
-        source_url: format!("https://example.com/{source}"),
-        url: format!("https://example.com/{}", key.replace(':', "/")),
-        thread_title: Some("地元の会社について語るスレ".to_string()),
-        number: Some(1),
-        author_name: Some("名無しさん".to_string()),
-        author_id: Some("ID:AbCd1234".to_string()),
-        posted_at_raw: None,
-        posted_at: Some(posted),
-        body: body.to_string(),
-        body_html: None,
-        fetched_at: Utc::now(),
-    }
-}
 
 /// A data dir with three stored posts and a rebuilt index, and the watchlist beside it.
 fn seeded() -> tempfile::TempDir {

@@ -42,3 +42,26 @@ pub async fn serve(router: axum::Router) -> std::net::SocketAddr {
     });
     addr
 }
+
+/// A stored-post-like [`mimamori::model::Post`] for seeding a data directory: key, source
+/// kind, body, posted `days_ago` days ago (thread title, author and ID filled in).
+pub fn post(key: &str, source: &str, body: &str, days_ago: i64) -> mimamori::model::Post {
+    use chrono::{Duration, Utc};
+    let posted = (Utc::now() - Duration::days(days_ago)).with_timezone(&mimamori::model::jst());
+    mimamori::model::Post {
+        key: key.to_string(),
+        source_kind: source.to_string(),
+        source_id: format!("{source}-test"),
+        source_url: format!("https://example.com/{source}"),
+        url: format!("https://example.com/{}", key.replace(':', "/")),
+        thread_title: Some("地元の会社について語るスレ".to_string()),
+        number: Some(1),
+        author_name: Some("名無しさん".to_string()),
+        author_id: Some("ID:AbCd1234".to_string()),
+        posted_at_raw: None,
+        posted_at: Some(posted),
+        body: body.to_string(),
+        body_html: None,
+        fetched_at: Utc::now(),
+    }
+}
