@@ -508,16 +508,16 @@ async fn sources(State(state): State<Arc<AppState>>) -> Result<Html<String>, Pag
             let _ = write!(
                 b,
                 "<tr><td>{}</td><td><span class=\"tag {class}\">{}</span></td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&s.source_id),
+                esc(&s.stored.source_id),
                 esc(&s.state),
-                esc(&jst_time(s.last_poll.as_deref())),
-                esc(&jst_time(s.last_ok.as_deref())),
-                s.errors,
-                s.consecutive_errors,
-                s.polls,
-                s.posts,
-                s.hits,
-                esc(s.last_error.as_deref().unwrap_or("")),
+                esc(&jst_time(s.stored.last_poll.as_deref())),
+                esc(&jst_time(s.stored.last_ok.as_deref())),
+                s.stored.errors,
+                s.stored.consecutive_errors,
+                s.stored.polls,
+                s.stored.posts,
+                s.stored.hits,
+                esc(s.stored.last_error.as_deref().unwrap_or("")),
             );
         }
         b.push_str("</tbody></table>");

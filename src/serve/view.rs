@@ -17,7 +17,7 @@ use crate::index::SearchIndex;
 use crate::index::facets::DayCount;
 use crate::index::search::{SearchRequest, SearchResult};
 use crate::model::{Post, jst};
-use crate::store::{Hit, HitFilter, HitMatch, TRIAGE_STATUSES, TriageEntry};
+use crate::store::{Hit, HitFilter, HitMatch, SourceState, TRIAGE_STATUSES, TriageEntry};
 
 /// Most results or hits one request may ask for.
 pub const MAX_LIMIT: usize = 1000;
@@ -536,35 +536,18 @@ pub fn known_targets(state: &AppState) -> Result<Vec<String>, ApiError> {
     Ok(ids.into_iter().collect())
 }
 
-/// One source's health.
+/// One source's health: the stored counters plus what the page makes of them.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceView {
-    /// Source id (`kind:url`).
-    pub source_id: String,
     /// `ok`, `failing`, `paused` (stored but no longer configured) or `never polled`.
     pub state: String,
     /// True when the last poll failed.
     pub failing: bool,
     /// True when the source is in the state but not in the loaded watchlist.
     pub paused: bool,
-    /// Last poll (RFC 3339 UTC).
-    pub last_poll: Option<String>,
-    /// Last successful poll.
-    pub last_ok: Option<String>,
-    /// Last error message.
-    pub last_error: Option<String>,
-    /// When it happened.
-    pub last_error_at: Option<String>,
-    /// Errors in a row.
-    pub consecutive_errors: i64,
-    /// Polls done.
-    pub polls: i64,
-    /// Failed polls.
-    pub errors: i64,
-    /// New posts stored.
-    pub posts: i64,
-    /// Hits recorded.
-    pub hits: i64,
+    /// The stored health and counters (`source_id`, `last_poll`, `consecutive_errors`, …).
+    #[serde(flatten)]
+    pub stored: SourceState,
 }
 
 /// Source health: every source in the state, plus configured ones never polled.
@@ -592,38 +575,23 @@ pub fn sources(state: &AppState) -> Result<Vec<SourceView>, ApiError> {
                 "ok"
             };
             SourceView {
-                source_id: s.source_id,
                 state: st.into(),
                 failing,
                 paused,
-                last_poll: s.last_poll,
-                last_ok: s.last_ok,
-                last_error: s.last_error,
-                last_error_at: s.last_error_at,
-                consecutive_errors: s.consecutive_errors,
-                polls: s.polls,
-                errors: s.errors,
-                posts: s.posts,
-                hits: s.hits,
+                stored: s,
             }
         })
         .collect();
     for id in configured.unwrap_or_default() {
-        if !out.iter().any(|s| s.source_id == id) {
+        if !out.iter().any(|s| s.stored.source_id == id) {
             out.push(SourceView {
-                source_id: id,
                 state: "never polled".into(),
                 failing: false,
                 paused: false,
-                last_poll: None,
-                last_ok: None,
-                last_error: None,
-                last_error_at: None,
-                consecutive_errors: 0,
-                polls: 0,
-                errors: 0,
-                posts: 0,
-                hits: 0,
+                stored: SourceState {
+                    source_id: id,
+                    ..SourceState::default()
+                },
             });
         }
     }

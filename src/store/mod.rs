@@ -110,7 +110,7 @@ pub enum StoreError {
 }
 
 /// Health and counters of one source, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SourceState {
     /// The source id (`kind:url`).
     pub source_id: String,
