@@ -147,6 +147,68 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
         "{page}"
     );
 
+    // The legal packet, as a directory and as a zip: every file hashed in the manifest, the
+    // WARC copy still passes warcio, the report carries the form fields and deadlines.
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data", "data", "evidence", "export", &id, "--out", "packet",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let packet = d.join("packet");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(packet.join("manifest.json")).expect("manifest"))
+            .expect("manifest JSON");
+    let files = manifest["files"].as_array().expect("files");
+    assert_eq!(files.len(), 4, "{manifest}");
+    for f in files {
+        let name = f["name"].as_str().expect("name");
+        let bytes = std::fs::read(packet.join(name)).expect("packet file");
+        assert_eq!(f["sha256"], ledger::sha256_hex(&bytes), "{name}");
+    }
+    let report = std::fs::read_to_string(packet.join("report.html")).expect("report");
+    for want in [
+        "送信防止措置依頼書",
+        "掲載されている場所",
+        "侵害されたとする権利",
+        "発信者情報開示請求",
+        "証拠説明書",
+        "アクセスログ保存の目安",
+        &hits[0].url,
+    ] {
+        assert!(report.contains(want), "report lacks {want}");
+    }
+    if let Some(out) = warcio(&[
+        "check",
+        packet.join("evidence.warc.gz").to_str().expect("utf8"),
+    ]) {
+        assert!(out.status.success(), "warcio check of the packet failed");
+    }
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data", "data", "evidence", "export", &id, "--out", "packet",
+        ],
+    );
+    assert_eq!(code, Some(1), "an existing packet is never overwritten");
+    assert!(stderr.contains("never overwritten"), "{stderr}");
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data",
+            "data",
+            "evidence",
+            "export",
+            &id,
+            "--out",
+            "packet.zip",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let zip = std::fs::read(d.join("packet.zip")).expect("zip");
+    assert_eq!(&zip[..2], b"PK");
+
     // One byte changed in a WARC file: verify names the file and fails.
     let last = entries.last().expect("entries");
     let target = ev.join(&last.path);

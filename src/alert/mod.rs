@@ -34,8 +34,6 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_CAP: Duration = Duration::from_secs(600);
 /// Rows delivered per round.
 const BATCH: usize = 200;
-/// Days from posting to the access-log red line (ISPs keep logs about three months).
-pub const LOG_RED_LINE_DAYS: i64 = 90;
 
 /// What went wrong with alerting.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +128,10 @@ impl Alert {
             .posted_at
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| (t + chrono::Duration::days(LOG_RED_LINE_DAYS)).to_rfc3339());
+            .map(|t| {
+                (t + chrono::Duration::days(crate::evidence::deadlines::ACCESS_LOG_DAYS))
+                    .to_rfc3339()
+            });
         Alert {
             idempotency_key: row.idempotency_key.clone(),
             hit_id: hit.id,

@@ -1,5 +1,6 @@
 //! `mimamori evidence show HIT` prints the stored HTTP response a hit was found in (from the
-//! WARC records captured at fetch time); `mimamori evidence verify [PATH]` re-hashes every
+//! WARC records captured at fetch time); `mimamori evidence export HIT --out DIR|FILE.zip`
+//! writes the legal packet; `mimamori evidence verify [PATH]` re-hashes every
 //! evidence byte range and the ledger chain and reports the first break (exit 1).
 
 use std::io::Write;
@@ -23,6 +24,14 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Write the legal packet of a hit: WARC records, post, report.html (Japanese), manifest.
+    Export {
+        /// The hit id (`mimamori hits`).
+        hit: i64,
+        /// A directory to create, or a file ending in .zip (default: hit-<id>-<time>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Re-hash every evidence file range and check the ledger chain.
     Verify {
         /// A data directory or an evidence directory (default: the data directory's).
@@ -33,6 +42,7 @@ pub enum Command {
 pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
     match cmd {
         Command::Show { hit, all } => show(*hit, *all, data),
+        Command::Export { hit, out } => export(*hit, out.as_deref(), data),
         Command::Verify { path } => verify(path.as_deref(), data),
     }
 }
@@ -102,6 +112,28 @@ fn response_block(records: &[u8]) -> Option<&[u8]> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
+    if !data.join(STATE_FILE).is_file() {
+        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
+    }
+    let store = Store::open(data)?;
+    let hit = store
+        .hit(hit_id)?
+        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let input = evidence::export::PacketInput {
+        post: store.post(&hit.post_key)?,
+        history: store.triage(hit_id)?,
+        hit,
+    };
+    let out = out.map_or_else(|| evidence::export::default_out(hit_id), Path::to_path_buf);
+    let manifest = evidence::export::export(data, &input, &out)?;
+    println!("{}", out.display());
+    for f in &manifest.files {
+        println!("  {:<18} {:>9} bytes  sha256 {}", f.name, f.size, f.sha256);
+    }
+    Ok(Outcome::Ok)
 }
 
 fn verify(path: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {

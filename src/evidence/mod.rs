@@ -13,6 +13,8 @@
 //! posts and their analyses as JSON), each its own gzip member, then one ledger entry covering
 //! exactly those bytes. Bytes once written are never rewritten.
 
+pub mod deadlines;
+pub mod export;
 pub mod ledger;
 pub mod warc;
 
@@ -55,6 +57,26 @@ pub enum EvidenceError {
         what: &'static str,
         /// The error.
         source: serde_json::Error,
+    },
+    /// The hit has no captured evidence.
+    #[error(
+        "hit {hit} has no captured evidence in {dir} (it was found before evidence capture, or by a source that keeps none)"
+    )]
+    NoEvidence {
+        /// The hit id.
+        hit: i64,
+        /// The evidence directory.
+        dir: PathBuf,
+    },
+    /// Evidence bytes no longer match their ledger hash.
+    #[error(
+        "{path}: the bytes of ledger entry {seq} were altered (run `mimamori evidence verify`)"
+    )]
+    Altered {
+        /// The file.
+        path: PathBuf,
+        /// The ledger entry.
+        seq: u64,
     },
     /// A ledger line is not an entry.
     #[error("{path}:{line}: not a ledger entry: {message} (run `mimamori evidence verify`)")]

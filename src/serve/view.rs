@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use chrono::{DateTime, FixedOffset, Months, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{ApiError, AppState};
@@ -21,10 +21,9 @@ use crate::store::{Hit, HitFilter, HitMatch, SourceState, TRIAGE_STATUSES, Triag
 
 /// Most results or hits one request may ask for.
 pub const MAX_LIMIT: usize = 1000;
-/// Days from posting to the access-log red line (many sites and ISPs keep logs ~3 months).
-pub const ACCESS_LOG_DAYS: i64 = 90;
-/// Months from posting to the outer limit (the longest logs are usually kept).
-pub const OUTER_LIMIT_MONTHS: u32 = 6;
+pub use crate::evidence::deadlines::{
+    ACCESS_LOG_DAYS, Deadline, Deadlines, OUTER_LIMIT_MONTHS, deadlines,
+};
 
 /// Query parameters as name → value (the last one wins); never fails.
 pub fn params(query: Option<&str>) -> BTreeMap<String, String> {
@@ -182,28 +181,6 @@ pub struct MatchView {
     pub end: Option<usize>,
 }
 
-/// One deadline.
-#[derive(Debug, Clone, Serialize)]
-pub struct Deadline {
-    /// The day (JST), `YYYY-MM-DD`.
-    pub date: String,
-    /// Whole days left (negative when past).
-    pub days_remaining: i64,
-}
-
-/// Access-log deadlines counted from posting.
-#[derive(Debug, Clone, Serialize)]
-pub struct Deadlines {
-    /// What they are counted from (`posted_at`, or `fetched_at` when the post has no time).
-    pub basis: String,
-    /// That time (RFC 3339).
-    pub from: String,
-    /// posted-at + 90 days: after this, sites' and ISPs' access logs are often gone.
-    pub access_log: Deadline,
-    /// posted-at + 6 months: the outer limit.
-    pub outer_limit: Deadline,
-}
-
 /// Everything the hit page and `GET /api/hits/{id}` show.
 #[derive(Debug, Clone, Serialize)]
 pub struct HitDetail {
@@ -357,27 +334,6 @@ fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) 
         });
     }
     (Some(post_view(post, body)), out)
-}
-
-/// Deadlines counted from `from`.
-pub fn deadlines(from: DateTime<FixedOffset>, basis: &str, now: DateTime<Utc>) -> Deadlines {
-    let day = |t: DateTime<FixedOffset>| {
-        let d = t.with_timezone(&jst());
-        Deadline {
-            date: d.format("%Y-%m-%d").to_string(),
-            days_remaining: (d.with_timezone(&Utc) - now).num_days(),
-        }
-    };
-    let access = from + chrono::Duration::days(ACCESS_LOG_DAYS);
-    let outer = from
-        .checked_add_months(Months::new(OUTER_LIMIT_MONTHS))
-        .unwrap_or(from + chrono::Duration::days(183));
-    Deadlines {
-        basis: basis.to_string(),
-        from: from.to_rfc3339(),
-        access_log: day(access),
-        outer_limit: day(outer),
-    }
 }
 
 /// The ledger entries capturing post `key` (the WARC ranges its responses were stored in).
@@ -685,18 +641,6 @@ mod tests {
         assert_eq!(map(7), 7);
         assert_eq!(map(18), 20);
         assert_eq!(&out[map(19)..], "です");
-    }
-
-    #[test]
-    fn deadlines_count_from_posting() {
-        let posted = DateTime::parse_from_rfc3339("2024-01-10T12:00:00+09:00").expect("time");
-        let now = DateTime::parse_from_rfc3339("2024-01-20T12:00:00+09:00")
-            .expect("time")
-            .with_timezone(&Utc);
-        let d = deadlines(posted, "posted_at", now);
-        assert_eq!(d.access_log.date, "2024-04-09");
-        assert_eq!(d.access_log.days_remaining, 80);
-        assert_eq!(d.outer_limit.date, "2024-07-10");
     }
 
     #[test]

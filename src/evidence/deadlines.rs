@@ -1,0 +1,93 @@
+//! Legal deadlines of a post: the access-log red line (posted-at + 90 days: sites and ISPs
+//! often keep access logs only about three months, so a sender-information disclosure request
+//! must reach them before), the outer limit (posted-at + 6 months, the longest logs are
+//! usually kept) and the provider's answer window after a takedown request (7 days, the
+//! period of the プロバイダ責任制限法 consultation before a provider may act).
+
+use chrono::{DateTime, FixedOffset, Months, Utc};
+use serde::Serialize;
+
+use crate::model::jst;
+
+/// Days from posting to the access-log red line.
+pub const ACCESS_LOG_DAYS: i64 = 90;
+/// Months from posting to the outer limit.
+pub const OUTER_LIMIT_MONTHS: u32 = 6;
+/// Days a provider has to answer a takedown request (送信防止措置) before acting.
+pub const PROVIDER_ANSWER_DAYS: i64 = 7;
+
+/// One deadline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    /// The day (JST), `YYYY-MM-DD`.
+    pub date: String,
+    /// Whole days left (negative when past).
+    pub days_remaining: i64,
+}
+
+/// Access-log deadlines counted from posting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadlines {
+    /// What they are counted from (`posted_at`, or `fetched_at` when the post has no time).
+    pub basis: String,
+    /// That time (RFC 3339).
+    pub from: String,
+    /// posted-at + 90 days: after this, sites' and ISPs' access logs are often gone.
+    pub access_log: Deadline,
+    /// posted-at + 6 months: the outer limit.
+    pub outer_limit: Deadline,
+}
+
+/// Deadlines counted from `from`.
+pub fn deadlines(from: DateTime<FixedOffset>, basis: &str, now: DateTime<Utc>) -> Deadlines {
+    let day = |t: DateTime<FixedOffset>| {
+        let d = t.with_timezone(&jst());
+        Deadline {
+            date: d.format("%Y-%m-%d").to_string(),
+            days_remaining: (d.with_timezone(&Utc) - now).num_days(),
+        }
+    };
+    let access = from + chrono::Duration::days(ACCESS_LOG_DAYS);
+    let outer = from
+        .checked_add_months(Months::new(OUTER_LIMIT_MONTHS))
+        .unwrap_or(from + chrono::Duration::days(183));
+    Deadlines {
+        basis: basis.to_string(),
+        from: from.to_rfc3339(),
+        access_log: day(access),
+        outer_limit: day(outer),
+    }
+}
+
+/// The end of the provider's answer window for a takedown request sent at `sent`.
+pub fn answer_window(sent: DateTime<FixedOffset>, now: DateTime<Utc>) -> Deadline {
+    let end = (sent + chrono::Duration::days(PROVIDER_ANSWER_DAYS)).with_timezone(&jst());
+    Deadline {
+        date: end.format("%Y-%m-%d").to_string(),
+        days_remaining: (end.with_timezone(&Utc) - now).num_days(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_count_from_posting() {
+        let posted = DateTime::parse_from_rfc3339("2024-01-10T12:00:00+09:00").expect("time");
+        let now = DateTime::parse_from_rfc3339("2024-01-20T12:00:00+09:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let d = deadlines(posted, "posted_at", now);
+        assert_eq!(d.access_log.date, "2024-04-09");
+        assert_eq!(d.access_log.days_remaining, 80);
+        assert_eq!(d.outer_limit.date, "2024-07-10");
+    }
+
+    #[test]
+    fn the_answer_window_is_seven_days() {
+        let sent = DateTime::parse_from_rfc3339("2024-05-01T10:00:00+09:00").expect("time");
+        let w = answer_window(sent, sent.with_timezone(&Utc));
+        assert_eq!((w.date.as_str(), w.days_remaining), ("2024-05-08", 7));
+    }
+}
