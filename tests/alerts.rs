@@ -266,6 +266,22 @@ fn bad_alert_tables_are_refused_naming_the_field() {
             "[[alert]]\nkind = \"jsonl\"\npath = \"a\"\ncolour = 1\n",
             "colour",
         ),
+        (
+            "[[alert]]\nkind = \"email\"\nfrom = \"a@example.jp\"\nto = [\"b@example.jp\"]\n",
+            "smtp_host",
+        ),
+        (
+            "[[alert]]\nkind = \"email\"\nsmtp_host = \"localhost\"\nfrom = \"not an address\"\nto = [\"b@example.jp\"]\n",
+            "from",
+        ),
+        (
+            "[[alert]]\nkind = \"email\"\nsmtp_host = \"localhost\"\nfrom = \"a@example.jp\"\n",
+            "to",
+        ),
+        (
+            "[[alert]]\nkind = \"email\"\nsmtp_host = \"localhost\"\nfrom = \"a@example.jp\"\nto = [\"b@example.jp\"]\npassword_env = \"MIMAMORI_TEST_UNSET_PASSWORD\"\n",
+            "MIMAMORI_TEST_UNSET_PASSWORD",
+        ),
     ] {
         let path = dir.path().join("wl.toml");
         std::fs::write(&path, format!("{WATCHLIST}\n{table}")).expect("write");
@@ -276,4 +292,91 @@ fn bad_alert_tables_are_refused_naming_the_field() {
             "{table}: {err}"
         );
     }
+}
+
+/// `python3 -m aiosmtpd` delivering into a maildir on `port`, or `None` (said loudly) when
+/// aiosmtpd is not installed (`.ci/run` installs it).
+fn smtp_server(port: u16, maildir: &std::path::Path) -> Option<std::process::Child> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED e-mail delivery test: python3 -m aiosmtpd is not available (pip install aiosmtpd)"
+        );
+        return None;
+    }
+    let child = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn aiosmtpd");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "aiosmtpd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Some(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_alerts_wait_for_a_down_smtp_server_and_arrive_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let alerts = format!(
+        "[[alert]]\nname = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\ntls = \"none\"\nfrom = \"mimamori@example.jp\"\nto = [\"victim@example.jp\", \"lawyer@example.jp\"]\n"
+    );
+    let (store, wl) = seeded(dir.path(), &alerts);
+    let dispatcher = Dispatcher::new(Arc::clone(&store), alert::routes(&wl).expect("routes"));
+    // The server is down: every alert fails and stays queued.
+    let mut now = Utc::now();
+    let down = dispatcher.deliver(now).await.expect("deliver");
+    assert_eq!((down.sent, down.failed), (0, 3));
+    let maildir = dir.path().join("maildir");
+    let Some(mut server) = smtp_server(port, &maildir) else {
+        return;
+    };
+    let mut sent = 0;
+    for _ in 0..6 {
+        now += Duration::minutes(10);
+        sent += dispatcher.deliver(now).await.expect("deliver").sent;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(sent, 3);
+    let mails: Vec<String> = std::fs::read_dir(maildir.join("new"))
+        .expect("maildir/new")
+        .filter_map(|e| e.ok())
+        .map(|e| std::fs::read_to_string(e.path()).expect("mail"))
+        .collect();
+    assert_eq!(mails.len(), 3, "one mail per hit");
+    let keys: std::collections::HashSet<&str> = mails
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("X-Mimamori-Idempotency-Key: "))
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.contains("Subject: [mimamori]") && m.contains("lawyer@example.jp"))
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| !m.contains("3141-5926") && !m.contains("31415926"))
+    );
 }

@@ -10,8 +10,9 @@
 //! key (SHA-256 of post key and target): webhooks get it as the `Idempotency-Key` header and in
 //! the body, and the JSONL sink skips a key it already wrote — that makes it exactly once.
 //!
-//! Configured as `[[alert]]` tables (README "Alerts"): `name`, `kind` (`jsonl` | `webhook`),
-//! `path` or `url`, `format` (`generic` | `slack` | `discord`), `targets`, `min_severity`,
+//! Configured as `[[alert]]` tables (README "Alerts"): `name`, `kind` (`jsonl` | `webhook` |
+//! `email`), `path`, `url` or the SMTP settings, `format` (`generic` | `slack` | `discord`),
+//! `targets`, `min_severity`,
 //! `digest` (send queued alerts together every so often). An alert never holds a watched
 //! personal value in clear: match texts are stored masked.
 
@@ -93,6 +94,27 @@ pub struct AlertConfig {
     /// Send what is queued together at most this often (`10m`); immediately when absent.
     #[serde(default)]
     pub digest: Option<String>,
+    /// SMTP server (`email`).
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    /// SMTP port (`email`; 587, 465 or 25 by `tls`).
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` or `none` (`email`).
+    #[serde(default)]
+    pub tls: sinks::SmtpTls,
+    /// Sender (`email`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Recipients (`email`).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Name of the environment variable holding the SMTP user (`email`, optional).
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// Name of the environment variable holding the SMTP password (`email`).
+    #[serde(default)]
+    pub password_env: Option<String>,
 }
 
 /// What an alert says: enough to act on, never a watched value in clear.
@@ -259,10 +281,53 @@ pub fn routes(watchlist: &Watchlist) -> Result<Vec<Route>, AlertError> {
                         .map_err(|e| err(&cfg.name, e.to_string()))?,
                 )
             }
+            "email" => {
+                let host = cfg.smtp_host.clone().ok_or_else(|| {
+                    err(
+                        &cfg.name,
+                        "smtp_host: an email sink needs a smtp_host".into(),
+                    )
+                })?;
+                let from = cfg.from.clone().ok_or_else(|| {
+                    err(&cfg.name, "from: an email sink needs a from address".into())
+                })?;
+                let credentials = match (&cfg.username_env, &cfg.password_env) {
+                    (None, None) => None,
+                    (user_env, Some(pass_env)) => {
+                        let get = |v: &str| {
+                            std::env::var(v).map_err(|_| {
+                                err(&cfg.name, format!("environment variable {v} is not set (named by username_env/password_env)"))
+                            })
+                        };
+                        let user = match user_env {
+                            Some(u) => get(u)?,
+                            None => from.clone(),
+                        };
+                        Some((user, get(pass_env)?))
+                    }
+                    (Some(_), None) => {
+                        return Err(err(
+                            &cfg.name,
+                            "password_env: username_env needs password_env".into(),
+                        ));
+                    }
+                };
+                Box::new(
+                    sinks::EmailSink::new(sinks::EmailSettings {
+                        host,
+                        port: cfg.smtp_port,
+                        tls: cfg.tls,
+                        from,
+                        to: cfg.to.clone(),
+                        credentials,
+                    })
+                    .map_err(|e| err(&cfg.name, e))?,
+                )
+            }
             other => {
                 return Err(err(
                     &cfg.name,
-                    format!("kind: unknown sink kind {other:?} (use jsonl or webhook)"),
+                    format!("kind: unknown sink kind {other:?} (use jsonl, webhook or email)"),
                 ));
             }
         };

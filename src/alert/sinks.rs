@@ -217,3 +217,147 @@ impl Sink for WebhookSink {
         }
     }
 }
+
+/// How an e-mail sink talks to its SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP upgraded with STARTTLS (required), port 587 by default.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS), port 465 by default.
+    Tls,
+    /// No TLS (a relay on localhost), port 25 by default.
+    None,
+}
+
+/// Sends alerts as one plain-text e-mail per delivery (a digest: one e-mail for all), with
+/// the idempotency key in an `X-Mimamori-Idempotency-Key` header.
+pub struct EmailSink {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+    to: Vec<lettre::message::Mailbox>,
+    server: String,
+}
+
+impl std::fmt::Debug for EmailSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSink")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of an e-mail sink (credentials come from environment variables).
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// SMTP host.
+    pub host: String,
+    /// Port (default by `tls`).
+    pub port: Option<u16>,
+    /// TLS mode.
+    pub tls: SmtpTls,
+    /// Sender address.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, String)>,
+}
+
+impl EmailSink {
+    /// A sink for `settings`; addresses are checked here.
+    pub fn new(settings: EmailSettings) -> Result<EmailSink, String> {
+        use lettre::AsyncSmtpTransport;
+        let parse = |a: &str| {
+            a.parse::<lettre::message::Mailbox>()
+                .map_err(|e| format!("{a:?} is not an e-mail address: {e}"))
+        };
+        let from = parse(&settings.from).map_err(|e| format!("from: {e}"))?;
+        if settings.to.is_empty() {
+            return Err("to: an email sink needs at least one recipient".into());
+        }
+        let to = settings
+            .to
+            .iter()
+            .map(|a| parse(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("to: {e}"))?;
+        let host = settings.host.as_str();
+        let mut builder = match settings.tls {
+            SmtpTls::Starttls => AsyncSmtpTransport::<lettre::Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| format!("smtp_host: {e}"))?,
+            SmtpTls::Tls => AsyncSmtpTransport::<lettre::Tokio1Executor>::relay(host)
+                .map_err(|e| format!("smtp_host: {e}"))?,
+            SmtpTls::None => AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host),
+        };
+        let port = settings.port.unwrap_or(match settings.tls {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        });
+        builder = builder.port(port).timeout(Some(WEBHOOK_TIMEOUT));
+        if let Some((user, pass)) = settings.credentials {
+            builder = builder.credentials(
+                lettre::transport::smtp::authentication::Credentials::new(user, pass),
+            );
+        }
+        Ok(EmailSink {
+            transport: builder.build(),
+            from,
+            to,
+            server: format!("smtp://{host}:{port}"),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for EmailSink {
+    async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
+        use lettre::AsyncTransport;
+        let fail = |message: String| SinkError::Webhook {
+            url: self.server.clone(),
+            message,
+        };
+        let subject = match alerts {
+            [one] => format!(
+                "[mimamori] {} severity {} {}",
+                one.target,
+                one.severity,
+                one.categories.join(",")
+            ),
+            many => format!("[mimamori] {} new hits", many.len()),
+        };
+        let mut body = String::new();
+        for a in alerts {
+            body.push_str(&a.line());
+            body.push_str(&format!(
+                "\nhit {} · mimamori evidence export {}\n\n",
+                a.hit_id, a.hit_id
+            ));
+        }
+        let mut builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN);
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        let mut message = builder
+            .body(body)
+            .map_err(|e| fail(format!("cannot build the message: {e}")))?;
+        message
+            .headers_mut()
+            .insert_raw(lettre::message::header::HeaderValue::new(
+                lettre::message::header::HeaderName::new_from_ascii_str(
+                    "X-Mimamori-Idempotency-Key",
+                ),
+                delivery_key(alerts),
+            ));
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(format!("cannot send the e-mail: {e}")))
+    }
+}
