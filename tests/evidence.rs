@@ -131,6 +131,26 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
             .text()
             .await
             .expect("body");
+        let zip = c
+            .get(format!("{}/hits/{id}/packet.zip", server.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(zip.status().as_u16(), 200);
+        assert_eq!(
+            zip.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/zip")
+        );
+        let bytes = zip.bytes().await.expect("zip body");
+        assert_eq!(&bytes[..2], b"PK");
+        let missing = c
+            .get(format!("{}/hits/99999/packet.zip", server.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(missing.status().as_u16(), 404);
         (api, page)
     });
     drop(server);
@@ -146,6 +166,7 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
         page.contains("mimamori evidence show") && page.contains("warc/mimamori-"),
         "{page}"
     );
+    assert!(page.contains(&format!("/hits/{id}/packet.zip")), "{page}");
 
     // The legal packet, as a directory and as a zip: every file hashed in the manifest, the
     // WARC copy still passes warcio, the report carries the form fields and deadlines.

@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/search", get(search))
         .route("/hits/{id}", get(hit))
         .route("/hits/{id}/triage", axum::routing::post(triage))
+        .route("/hits/{id}/packet.zip", get(packet))
         .route("/timeline", get(timeline))
         .route("/sources", get(sources))
         .fallback(not_found)
@@ -278,6 +279,61 @@ fn match_label(label: &str) -> String {
     }
 }
 
+/// The legal packet of a hit as a zip download (built fresh; see `evidence::export`).
+async fn packet(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = super::api::hit_id(&id)?;
+    let bytes = blocking(move || {
+        let hit = state
+            .store
+            .hit(id)?
+            .ok_or_else(|| ApiError::not_found(format!("no hit with id {id}")))?;
+        let input = crate::evidence::export::PacketInput {
+            post: state.store.post(&hit.post_key)?,
+            history: state.store.triage(id)?,
+            hit,
+        };
+        let tmp = tempdir_for()?;
+        let out = tmp.join(format!("hit-{id}.zip"));
+        let made = crate::evidence::export::export(&state.data, &input, &out)
+            .map_err(|e| match e {
+                crate::evidence::EvidenceError::NoEvidence { .. } => {
+                    ApiError::not_found(e.to_string())
+                }
+                e => ApiError::internal(e.to_string()),
+            })
+            .and_then(|_| std::fs::read(&out).map_err(|e| ApiError::internal(e.to_string())));
+        let _ = std::fs::remove_dir_all(&tmp);
+        made
+    })
+    .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/zip".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"mimamori-hit-{id}.zip\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A fresh private directory for building one download (outside the data directory, which
+/// holds nothing else by design).
+fn tempdir_for() -> Result<std::path::PathBuf, ApiError> {
+    let dir = std::env::temp_dir().join(format!("mimamori-packet-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 async fn hit(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -419,8 +475,8 @@ async fn hit(
         }
         let _ = write!(
             b,
-            "</ul><p class=\"meta\">Replay: <code>mimamori evidence show {}</code>; check: <code>mimamori evidence verify</code></p>",
-            h.id
+            "</ul><p><a href=\"/hits/{id}/packet.zip\">Download the legal packet</a> (WARC records, report.html with the takedown form drafts and deadlines, manifest).</p><p class=\"meta\">Replay: <code>mimamori evidence show {id}</code>; check: <code>mimamori evidence verify</code></p>",
+            id = h.id
         );
     }
     Ok(Html(html::page(&format!("Hit #{}", h.id), "queue", &b)))
