@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing;
 use chrono::{Duration, Utc};
 use mimamori::alert::{self, Dispatcher};
-use mimamori::analyze::Analyzer;
 use mimamori::model::Post;
 use mimamori::store::Store;
 
@@ -37,23 +36,14 @@ fn seeded(dir: &std::path::Path, alerts: &str) -> (Arc<Store>, mimamori::config:
     let wl_path = dir.join("wl.toml");
     std::fs::write(&wl_path, format!("{WATCHLIST}\n{alerts}")).expect("write watchlist");
     let wl = mimamori::config::load(&wl_path).expect("watchlist");
-    let analyzer = Analyzer::new(&wl).expect("analyzer");
-    let posts = [
+    let posts = vec![
         post(1, "山田商事は詐欺会社"),
         post(2, "山田商事の社長が逮捕されたらしい"),
         post(3, "田中美咲の携帯 080-3141-5926 晒しとくわ"),
     ];
-    let analyzed: Vec<_> = posts
-        .into_iter()
-        .map(|p| {
-            let a = analyzer.analyze(&p.to_input());
-            (p, a)
-        })
-        .collect();
-    let store = Arc::new(Store::open(&dir.join("data")).expect("store"));
-    let hits = store.commit_poll("t", &[], &analyzed, &[]).expect("commit");
+    let (store, hits) = crate::support::store_analyzed(&dir.join("data"), &wl_path, posts);
     assert_eq!(hits.len(), 3, "{hits:?}");
-    (store, wl)
+    (Arc::new(store), wl)
 }
 
 #[derive(Default)]

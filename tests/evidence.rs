@@ -115,22 +115,8 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (api, page) = rt.block_on(async {
         let c = reqwest::Client::new();
-        let api = c
-            .get(format!("{}/api/hits/{id}", server.base))
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("body");
-        let page = c
-            .get(format!("{}/hits/{id}", server.base))
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("body");
+        let (_, api) = crate::serve::get(&c, &format!("{}/api/hits/{id}", server.base)).await;
+        let (_, page) = crate::serve::get(&c, &format!("{}/hits/{id}", server.base)).await;
         let zip = c
             .get(format!("{}/hits/{id}/packet.zip", server.base))
             .send()

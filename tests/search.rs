@@ -6,7 +6,7 @@ use mimamori::analyze::Analyzer;
 use mimamori::store::Store;
 use serde_json::Value;
 
-use crate::support::{mimamori, post};
+use crate::support::{mimamori, post, store_analyzed};
 
 const WATCHLIST: &str = r#"
 [[target]]
@@ -26,9 +26,7 @@ fn seeded() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let wl = dir.path().join("wl.toml");
     std::fs::write(&wl, WATCHLIST).expect("write watchlist");
-    let analyzer =
-        Analyzer::new(&mimamori::config::load(&wl).expect("watchlist")).expect("analyzer");
-    let posts = [
+    let posts = vec![
         post(
             "5ch:a/100/1",
             "5ch",
@@ -48,18 +46,7 @@ fn seeded() -> tempfile::TempDir {
             1,
         ),
     ];
-    let analyzed: Vec<_> = posts
-        .into_iter()
-        .map(|p| {
-            let a = analyzer.analyze(&p.to_input());
-            (p, a)
-        })
-        .collect();
-    let store = Store::open(&dir.path().join("data")).expect("store");
-    store
-        .commit_poll("test", &[], &analyzed, &[])
-        .expect("commit poll");
-    drop(store);
+    drop(store_analyzed(&dir.path().join("data"), &wl, posts));
     let out = run(dir.path(), &["reindex", "--config", "wl.toml"]);
     assert!(out.0 == Some(0), "reindex failed: {}", out.2);
     assert!(out.2.contains("indexed 3 posts"), "{}", out.2);

@@ -5,11 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use mimamori::analyze::Analyzer;
-use mimamori::store::Store;
 use serde_json::Value;
 
-use crate::support::{mimamori, post};
+use crate::support::{mimamori, post, store_analyzed};
 
 const WATCHLIST: &str = r#"
 [[target]]
@@ -34,9 +32,7 @@ fn seeded() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let wl = dir.path().join("wl.toml");
     std::fs::write(&wl, WATCHLIST).expect("write watchlist");
-    let analyzer =
-        Analyzer::new(&mimamori::config::load(&wl).expect("watchlist")).expect("analyzer");
-    let posts = [
+    let posts = vec![
         post(
             "5ch:a/100/1",
             "5ch",
@@ -52,18 +48,7 @@ fn seeded() -> tempfile::TempDir {
         ),
         post("5ch:a/100/4", "5ch", XSS, 0),
     ];
-    let analyzed: Vec<_> = posts
-        .into_iter()
-        .map(|p| {
-            let a = analyzer.analyze(&p.to_input());
-            (p, a)
-        })
-        .collect();
-    let store = Store::open(&dir.path().join("data")).expect("store");
-    store
-        .commit_poll("test", &[], &analyzed, &[])
-        .expect("commit poll");
-    drop(store);
+    drop(store_analyzed(&dir.path().join("data"), &wl, posts));
     let out = mimamori(
         dir.path(),
         &["--data", "data", "reindex", "--config", "wl.toml"],
@@ -120,7 +105,8 @@ pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
     Server { child, base }
 }
 
-async fn get(c: &reqwest::Client, url: &str) -> (u16, String) {
+/// GET `url`: (status, body).
+pub(crate) async fn get(c: &reqwest::Client, url: &str) -> (u16, String) {
     let r = c.get(url).send().await.expect("request");
     let status = r.status().as_u16();
     (status, r.text().await.expect("body"))

@@ -55,20 +55,9 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
         .into_response()
 }
 
-/// Escapes text for HTML.
+/// Escapes text for HTML (the project's one escaping function).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::serve::html::esc(s)
 }
 
 /// Escaped text with line breaks as `<br>`.

@@ -65,3 +65,27 @@ pub fn post(key: &str, source: &str, body: &str, days_ago: i64) -> mimamori::mod
         fetched_at: Utc::now(),
     }
 }
+
+/// Analyzes `posts` with the watchlist at `watchlist` and commits them as one poll into the
+/// store of `data` (posts mentioning a target, their hits and outbox rows); returns the store
+/// and the hits recorded.
+pub fn store_analyzed(
+    data: &Path,
+    watchlist: &Path,
+    posts: Vec<mimamori::model::Post>,
+) -> (mimamori::store::Store, Vec<mimamori::store::Hit>) {
+    let wl = mimamori::config::load(watchlist).expect("watchlist");
+    let analyzer = mimamori::analyze::Analyzer::new(&wl).expect("analyzer");
+    let analyzed: Vec<_> = posts
+        .into_iter()
+        .map(|p| {
+            let a = analyzer.analyze(&p.to_input());
+            (p, a)
+        })
+        .collect();
+    let store = mimamori::store::Store::open(data).expect("store");
+    let hits = store
+        .commit_poll("test", &[], &analyzed, &[])
+        .expect("commit poll");
+    (store, hits)
+}
