@@ -19,12 +19,16 @@ pub mod fetch;
 pub mod index;
 /// The data that flows between stages: `Post`.
 pub mod model;
+/// After the alert: re-checks of flagged posts (still up, changed, deleted).
+pub mod recheck;
 /// `serve`: the HTTP JSON API and the triage web page (axum).
 pub mod serve;
 /// The simulated web used by `demo` and the tests.
 pub mod simweb;
 /// Sources: one file per site kind behind the `Source` trait.
 pub mod sources;
+/// Spread tracking: near-duplicate sketches that link copies of a flagged post.
+pub mod spread;
 /// SQLite state: cursors, seen posts, hits, alert outbox, triage.
 pub mod store;
 /// Text stages: normalization with an offset map, readings, prefilter, Lindera tokenizer.

@@ -59,7 +59,7 @@ fn example() -> Watchlist {
 }
 
 /// The boards: 5ch and したらば.
-async fn start_boards(faults: Faults) -> Arc<SimWeb> {
+pub(crate) async fn start_boards(faults: Faults) -> Arc<SimWeb> {
     let sites: Vec<Arc<dyn SimSite>> = vec![
         Arc::new(SimFiveCh::new("software")),
         Arc::new(SimShitaraba::new("game", "1234")),
@@ -78,7 +78,7 @@ async fn start_boards(faults: Faults) -> Arc<SimWeb> {
 }
 
 /// A config with the example targets, the web's sources every `every`, and quick retries.
-fn write_config(dir: &Path, web: &SimWeb, every: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, web: &SimWeb, every: &str) -> PathBuf {
     let example = std::fs::read_to_string(root().join("watchlists/example.toml")).expect("example");
     let text = format!(
         "{example}\n[fetch]\nmin_delay = \"0s\"\nretries = 1\nbackoff_base = \"20ms\"\nbackoff_cap = \"100ms\"\n\n{}",

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod after_alert;
 mod alerts;
 mod analyze_fixtures;
 mod boards;

@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod evidence;
 mod hits;
+mod recheck;
 mod reindex;
 mod search;
 mod serve;
@@ -56,6 +57,8 @@ enum Command {
     Evidence(evidence::Command),
     /// Full-text search of the index (Japanese words, phrases, kana readings, filters).
     Search(search::Args),
+    /// Re-check flagged posts now: still up, changed or deleted (also run by `watch`).
+    Recheck(recheck::Args),
     /// Rebuild the search index from state.sqlite.
     Reindex(reindex::Args),
     /// Serve the HTTP JSON API and the triage web page (127.0.0.1 unless given a token).
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Triage(args) => triage::run(&args, &cli.data),
         Command::Evidence(cmd) => evidence::run(&cmd, &cli.data),
         Command::Search(args) => search::run(&args, &cli.data),
+        Command::Recheck(args) => recheck::run(&args, &cli.data),
         Command::Reindex(args) => reindex::run(&args, &cli.data),
         Command::Serve(args) => serve::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use mimamori::alert::Dispatcher;
 use mimamori::index::SyncHandle;
+use mimamori::recheck::RecheckConfig;
 use mimamori::store::{Hit, Store};
 use mimamori::watch::progress::Progress;
 use mimamori::watch::{Summary, WatchError, WatchEvent, Watcher};
@@ -51,10 +52,35 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let routes = mimamori::alert::routes(&watchlist)
         .with_context(|| format!("{}: cannot set up alerts", config_path.display()))?;
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&store), routes));
+    let recheck = RecheckConfig::from_watchlist(&watchlist)
+        .with_context(|| format!("{}: cannot set up re-checks", config_path.display()))?;
+    let rechecker = recheck
+        .enabled
+        .then(|| Arc::new(watcher.rechecker(recheck)));
     let index = start_index(data, store).map(Arc::new);
     let outcome = runtime.block_on(async {
         let (stop_alerts, alerts) = start_alerts(&dispatcher);
+        let (stop_rechecks, rechecks) = tokio::sync::watch::channel(false);
+        let recheck_task = match (&rechecker, args.once) {
+            (Some(r), false) => Some(tokio::spawn(Arc::clone(r).run(rechecks))),
+            _ => None,
+        };
         let outcome = watch(watcher, args.once, data, index.clone()).await;
+        if let (Some(r), true) = (&rechecker, args.once) {
+            // A cron-driven `watch --once` re-checks what is due, too.
+            match r.run_due(chrono::Utc::now(), false, None).await {
+                Ok(s) if s.checked > 0 => eprintln!(
+                    "mimamori: re-checked {} posts: {} up, {} changed, {} deleted, {} failed",
+                    s.checked, s.up, s.changed, s.deleted, s.failed
+                ),
+                Ok(_) => {}
+                Err(e) => eprintln!("mimamori: re-checks failed: {e}"),
+            }
+        }
+        let _ = stop_rechecks.send(true);
+        if let Some(t) = recheck_task {
+            let _ = t.await;
+        }
         stop_alerts_and_wait(stop_alerts, alerts).await;
         outcome
     });

@@ -27,6 +27,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::analyze::Analysis;
+use crate::fetch::FetchResponse;
 use crate::model::Post;
 use crate::sources::Capture;
 pub use ledger::{Entry, Ledger, VerifyReport};
@@ -172,6 +173,43 @@ impl Evidence {
         posts: &[(&Post, &Analysis)],
     ) -> Result<Entry, EvidenceError> {
         let r = &capture.response;
+        let meta = serde_json::json!({
+            "software": format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+            "fetched_at": crate::store::timestamp(r.fetched_at),
+            "status": r.status,
+            "posts": posts.iter().map(|(p, a)| serde_json::json!({"post": p, "analysis": a})).collect::<Vec<_>>(),
+        });
+        let keys = posts.iter().map(|(p, _)| p.key.clone()).collect();
+        self.append_exchange(r, &meta, "warc", keys)
+    }
+
+    /// Keeps a re-check's response (see [`crate::recheck`]) as request, response and metadata
+    /// records; the metadata says what the re-check concluded. Ledger kind `recheck`.
+    pub fn capture_recheck(
+        &self,
+        response: &FetchResponse,
+        post: &Post,
+        state: &str,
+        detail: &str,
+    ) -> Result<Entry, EvidenceError> {
+        let meta = serde_json::json!({
+            "software": format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
+            "fetched_at": crate::store::timestamp(response.fetched_at),
+            "status": response.status,
+            "recheck": {"post_key": post.key, "url": post.url, "state": state, "detail": detail},
+        });
+        self.append_exchange(response, &meta, "recheck", vec![post.key.clone()])
+    }
+
+    /// Appends one exchange (and the day's `warcinfo` first, for a new day file) and its
+    /// ledger entry.
+    fn append_exchange(
+        &self,
+        r: &FetchResponse,
+        meta: &serde_json::Value,
+        kind: &str,
+        post_keys: Vec<String>,
+    ) -> Result<Entry, EvidenceError> {
         let day = r.fetched_at.format("%Y%m%d").to_string();
         let name = format!("mimamori-{day}.warc.gz");
         let rel = format!("{WARC_DIR}/{name}");
@@ -207,7 +245,7 @@ impl Evidence {
             state.warcinfo.insert(day.clone(), info.id);
         }
         let warcinfo_id = state.warcinfo.get(&day).cloned();
-        let records = exchange_records(capture, posts, warcinfo_id)?;
+        let records = exchange_records(r, meta, warcinfo_id)?;
         let mut bytes = Vec::new();
         for rec in &records {
             bytes.extend(
@@ -232,9 +270,9 @@ impl Evidence {
             length: bytes.len() as u64,
             bytes_sha256: ledger::sha256_hex(&bytes),
             captured_at: crate::store::timestamp(r.fetched_at),
-            kind: "warc".into(),
+            kind: kind.into(),
             url: r.url.to_string(),
-            post_keys: posts.iter().map(|(p, _)| p.key.clone()).collect(),
+            post_keys,
             record_ids: records.iter().map(|r| r.id.clone()).collect(),
         })
     }
@@ -258,11 +296,10 @@ fn warcinfo(filename: &str, date: DateTime<Utc>) -> Record {
 
 /// The request, response and metadata records of one capture.
 fn exchange_records(
-    capture: &Capture,
-    posts: &[(&Post, &Analysis)],
+    r: &FetchResponse,
+    meta: &serde_json::Value,
     warcinfo_id: Option<String>,
 ) -> Result<Vec<Record>, EvidenceError> {
-    let r = &capture.response;
     let (block, payload_at) = warc::http_response(r.status, &r.headers, &r.body);
     let mut response = Record::new(
         "response",
@@ -287,13 +324,7 @@ fn exchange_records(
     request.payload_offset = Some(request.block.len());
     request.warcinfo_id = warcinfo_id.clone();
 
-    let meta = serde_json::json!({
-        "software": format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
-        "fetched_at": crate::store::timestamp(r.fetched_at),
-        "status": r.status,
-        "posts": posts.iter().map(|(p, a)| serde_json::json!({"post": p, "analysis": a})).collect::<Vec<_>>(),
-    });
-    let block = serde_json::to_vec_pretty(&meta).map_err(|e| EvidenceError::Json {
+    let block = serde_json::to_vec_pretty(meta).map_err(|e| EvidenceError::Json {
         what: "capture metadata",
         source: e,
     })?;

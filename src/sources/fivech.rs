@@ -527,4 +527,45 @@ impl Source for FiveCh {
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
         shared::poll(self, self.first_poll, ctx).await
     }
+
+    /// Reads the post's read.cgi page (what a person sees; it also serves threads gone to
+    /// kako) and finds the post by number.
+    async fn recheck(
+        &self,
+        fetcher: &crate::fetch::Fetcher,
+        post: &Post,
+    ) -> Result<crate::recheck::Observation, SourceError> {
+        let (Some(number), Ok(url)) = (post.number, Url::parse(&post.url)) else {
+            return crate::recheck::check_page(fetcher, post).await;
+        };
+        let req = FetchRequest::get(url)
+            .with_encoding(encoding_rs::SHIFT_JIS)
+            .with_header("user-agent", USER_AGENT);
+        let resp = fetcher.fetch(req).await?;
+        match resp.status {
+            404 | 410 => Ok(crate::recheck::Observation {
+                state: crate::recheck::Liveness::Deleted,
+                detail: format!("the thread answers HTTP {}", resp.status),
+                response: Some(resp),
+            }),
+            200 => {
+                let page = readcgi::parse_read_cgi(&resp.text().text);
+                let found = page
+                    .posts
+                    .iter()
+                    .find(|p| p.number == number)
+                    .map(|p| (p.name.clone(), board::body_to_text(&p.body_html)));
+                Ok(crate::recheck::classify_board(
+                    post,
+                    number,
+                    found.as_ref().map(|(n, b)| (n.as_str(), b.as_str())),
+                    resp,
+                ))
+            }
+            s => Err(SourceError::Parse {
+                url: post.url.clone(),
+                message: format!("HTTP {s} on re-check; trying again later"),
+            }),
+        }
+    }
 }

@@ -115,6 +115,15 @@ pub trait Source: Send + Sync {
     fn every(&self) -> Duration;
     /// Fetches what is new since the cursors.
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError>;
+    /// Looks at one of its posts again: still up, changed or deleted (see [`crate::recheck`]).
+    /// The default fetches the post's permalink.
+    async fn recheck(
+        &self,
+        fetcher: &Fetcher,
+        post: &Post,
+    ) -> Result<crate::recheck::Observation, SourceError> {
+        crate::recheck::check_page(fetcher, post).await
+    }
 }
 
 /// The stable id of a configured source: its kind and base URL.

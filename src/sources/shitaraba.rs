@@ -372,6 +372,59 @@ impl Source for Shitaraba {
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
         shared::poll(self, self.first_poll, ctx).await
     }
+
+    /// Reads the post's number from rawmode (`…/rawmode.cgi/<cat>/<no>/<key>/<n>`): a deleted
+    /// post is missing there; a thread that is gone answers `ERROR: … NOT FOUND` or 404.
+    async fn recheck(
+        &self,
+        fetcher: &crate::fetch::Fetcher,
+        post: &Post,
+    ) -> Result<crate::recheck::Observation, SourceError> {
+        let raw = post.url.replacen("/bbs/read.cgi/", "/bbs/rawmode.cgi/", 1);
+        let (Some(number), Ok(url)) = (post.number, Url::parse(&raw)) else {
+            return crate::recheck::check_page(fetcher, post).await;
+        };
+        let resp = fetcher.fetch(self.request(url)).await?;
+        match classify(resp.status, resp.header("error"), &resp.body) {
+            RawAction::Closed => {
+                let why = resp.header("error").map_or_else(
+                    || format!("HTTP {}", resp.status),
+                    |e| format!("ERROR: {e}"),
+                );
+                if why.contains("STORAGE IN") {
+                    // Archived (過去ログ), not deleted: the archive page still shows it.
+                    return crate::recheck::check_page(fetcher, post).await;
+                }
+                Ok(crate::recheck::Observation {
+                    state: crate::recheck::Liveness::Deleted,
+                    detail: format!("the thread answers {why}"),
+                    response: Some(resp),
+                })
+            }
+            RawAction::Nothing | RawAction::Posts => {
+                let text = resp.text().text;
+                let found = text
+                    .lines()
+                    .filter_map(|l| parse_raw_line(l).ok())
+                    .find(|p| p.number == number)
+                    .map(|p| (p.name, board::body_to_text(&p.body_html)));
+                Ok(crate::recheck::classify_board(
+                    post,
+                    number,
+                    found.as_ref().map(|(n, b)| (n.as_str(), b.as_str())),
+                    resp,
+                ))
+            }
+            RawAction::Unexpected => Err(SourceError::Parse {
+                url: raw,
+                message: format!(
+                    "HTTP {} {} on re-check; trying again later",
+                    resp.status,
+                    resp.header("error").unwrap_or("")
+                ),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@
 //! Everything here is blocking I/O: async callers go through `spawn_blocking`.
 
 mod hits;
+mod recheck;
 mod schema;
+mod spread;
 #[cfg(test)]
 mod tests;
 
@@ -32,7 +34,11 @@ use crate::analyze::Analysis;
 use crate::model::Post;
 use crate::sources::{CursorUpdate, Cursors};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
+pub use recheck::{DueCheck, PostCheck, RecheckRow};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
+pub use spread::{SpreadInfo, SpreadMember, WINDOW_DAYS};
+
+use crate::spread::Sketch;
 
 /// A stored post as the search index reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +280,8 @@ impl Store {
         posts: &[(Post, Analysis)],
         notes: &[String],
     ) -> Result<Vec<Hit>, StoreError> {
-        let now = timestamp(Utc::now());
+        let now_t = Utc::now();
+        let now = timestamp(now_t);
         let notes_json =
             serde_json::to_string(notes).map_err(self.json_err("poll notes".into()))?;
         let mut conn = self.lock();
@@ -315,9 +322,17 @@ impl Store {
                         targets
                     ])
                     .map_err(self.sq("cannot store posts"))?;
-                for draft in hits::drafts(analysis) {
-                    if let Some(hit) = hits::insert(&tx, &self.path, source_id, post, &draft, &now)?
+                let drafts = hits::drafts(analysis);
+                if drafts.is_empty() {
+                    continue;
+                }
+                let sketch = Sketch::of(&post.body);
+                spread::store_sketch(&tx, &self.path, &post.key, &sketch)?;
+                for draft in drafts {
+                    if let Some(mut hit) =
+                        hits::insert(&tx, &self.path, source_id, post, &draft, &now)?
                     {
+                        spread::link(&tx, &self.path, &mut hit, &sketch, now_t)?;
                         new_hits.push(hit);
                     }
                 }

@@ -97,6 +97,40 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE hits SET status = 'reviewing' WHERE status = 'confirmed';
     UPDATE hits SET status = 'ignored' WHERE status = 'dismissed';
     UPDATE hits SET status = 'deleted' WHERE status = 'resolved';",
+    // v3: after the alert — re-checks of flagged posts (the current state per post and the
+    // history of every check), and spread tracking (shingle sketches of flagged posts, and
+    // which hit copies which).
+    "CREATE TABLE post_checks (
+        post_key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        since TEXT NOT NULL,
+        last_checked TEXT NOT NULL,
+        next_check TEXT NOT NULL,
+        checks INTEGER NOT NULL DEFAULT 0,
+        detail TEXT
+    );
+    CREATE TABLE rechecks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        post_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        http_status INTEGER,
+        detail TEXT,
+        evidence_seq INTEGER
+    );
+    CREATE INDEX rechecks_post ON rechecks (post_key, id);
+    CREATE TABLE sketches (
+        post_key TEXT PRIMARY KEY,
+        shingles INTEGER NOT NULL,
+        hashes BLOB NOT NULL
+    );
+    CREATE TABLE spread (
+        hit_id INTEGER PRIMARY KEY REFERENCES hits (id),
+        first_hit_id INTEGER NOT NULL REFERENCES hits (id),
+        similarity REAL NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX spread_first ON spread (first_hit_id);",
 ];
 
 /// The schema version this build writes.

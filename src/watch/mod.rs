@@ -287,6 +287,18 @@ impl Watcher {
         self
     }
 
+    /// A [`Rechecker`](crate::recheck::Rechecker) over this watcher's sources, fetcher, store
+    /// and evidence.
+    pub fn rechecker(&self, config: crate::recheck::RecheckConfig) -> crate::recheck::Rechecker {
+        crate::recheck::Rechecker::new(
+            self.sources.iter().map(|s| Arc::clone(&s.source)).collect(),
+            self.fetcher.clone(),
+            Arc::clone(&self.store),
+            self.evidence.clone(),
+            config,
+        )
+    }
+
     /// The ids of the sources, in config order.
     pub fn source_ids(&self) -> Vec<&str> {
         self.sources.iter().map(|s| s.id.as_str()).collect()

@@ -1,0 +1,487 @@
+//! After the alert: flagged posts are re-fetched on a schedule to see whether they are still
+//! up, changed or deleted, and a change is kept as evidence.
+//!
+//! Each source knows how to look at one of its posts again ([`Source::recheck`]): a board
+//! reads the post's thread page or raw range and finds the post by number (あぼーん, a number
+//! missing from the thread, or a thread that answers 404 is "deleted"); other sources fetch
+//! the post's permalink (404/410 is "deleted"; a page that no longer holds the post's text
+//! is "changed"). A server error or a timeout is not a verdict: it is recorded as `error`
+//! and tried again at the next interval.
+//!
+//! The schedule: `[recheck]` in the watchlist — `every` (default `1d`), `for_days` (default
+//! 180: after that the access logs a disclosure needs are gone anyway) and `enabled`. The
+//! first check is one interval after the hit was found; a post seen deleted is not checked
+//! again. When a check's state differs from the last one (and for every first "changed" or
+//! "deleted"), the response is written as WARC records with a ledger entry, so the change
+//! itself is evidence; a "deleted" sets the post's hits to triage status `deleted`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Watchlist, parse_duration};
+use crate::evidence::Evidence;
+use crate::fetch::{FetchRequest, FetchResponse, Fetcher};
+use crate::model::Post;
+use crate::sources::{Source, SourceError};
+use crate::store::Store;
+use crate::text::normalize::{compact, fold, normalize};
+
+/// What a re-check saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liveness {
+    /// The post is there as it was.
+    Up,
+    /// The page is there but the post's text is not (edited, or replaced).
+    Changed,
+    /// The post is gone (404/410, あぼーん, removed from its thread).
+    Deleted,
+}
+
+impl Liveness {
+    /// The name stored and shown (`up`, `changed`, `deleted`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Up => "up",
+            Liveness::Changed => "changed",
+            Liveness::Deleted => "deleted",
+        }
+    }
+}
+
+/// One re-check's result.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The verdict.
+    pub state: Liveness,
+    /// What was seen, for a human (`HTTP 404`, `post 12 is あぼーん`).
+    pub detail: String,
+    /// The response it is based on (kept as evidence when the state changes).
+    pub response: Option<FetchResponse>,
+}
+
+/// The `[recheck]` settings of a watchlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecheckConfig {
+    /// Whether `watch` re-checks at all.
+    pub enabled: bool,
+    /// Time between checks of one post.
+    pub every: Duration,
+    /// Posts found longer ago than this many days are no longer checked.
+    pub for_days: i64,
+}
+
+impl Default for RecheckConfig {
+    fn default() -> Self {
+        RecheckConfig {
+            enabled: true,
+            every: Duration::from_secs(86_400),
+            for_days: 180,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    enabled: Option<bool>,
+    every: Option<String>,
+    for_days: Option<i64>,
+}
+
+/// Why re-checking could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RecheckError {
+    /// `[recheck]` is malformed.
+    #[error("[recheck]: {0}")]
+    Config(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl RecheckConfig {
+    /// Reads `[recheck]` (defaults when absent).
+    pub fn from_watchlist(w: &Watchlist) -> Result<RecheckConfig, RecheckError> {
+        let Some(v) = w.extra.get("recheck") else {
+            return Ok(RecheckConfig::default());
+        };
+        let raw: RawConfig = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| RecheckError::Config(e.message().to_string()))?;
+        let mut c = RecheckConfig::default();
+        if let Some(e) = raw.enabled {
+            c.enabled = e;
+        }
+        if let Some(s) = raw.every {
+            c.every =
+                parse_duration(&s).map_err(|e| RecheckError::Config(format!("every: {e}")))?;
+            if c.every < Duration::from_secs(60) {
+                return Err(RecheckError::Config(format!(
+                    "every: \"{s}\" is shorter than 1m (re-checks are polite: write e.g. 6h or 1d)"
+                )));
+            }
+        }
+        if let Some(d) = raw.for_days {
+            if d < 1 {
+                return Err(RecheckError::Config(format!(
+                    "for_days: {d} must be at least 1"
+                )));
+            }
+            c.for_days = d;
+        }
+        Ok(c)
+    }
+}
+
+/// The text a post's body is recognized by on a page: normalized, folded, without spaces
+/// and symbols (markup and line breaks differ between a dat and a page).
+pub fn fingerprint(text: &str) -> String {
+    fold(&compact(&normalize(text)).text)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// Whether `page_text` still holds the post's body.
+pub fn holds_body(page_text: &str, body: &str) -> bool {
+    let want = fingerprint(body);
+    want.is_empty() || fingerprint(page_text).contains(&want)
+}
+
+/// The visible text of an HTML page (tags and scripts removed).
+pub fn page_text(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let mut out = String::new();
+    for node in doc.root_element().descendants() {
+        if let Some(t) = node.value().as_text() {
+            let inside_script = node
+                .parent()
+                .and_then(|p| p.value().as_element().map(|e| e.name()))
+                .is_some_and(|n| n == "script" || n == "style");
+            if !inside_script {
+                out.push_str(t);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The default re-check: fetch the post's permalink. 404/410 → deleted; a page without the
+/// post's text → changed; the text there → up; anything else is an error to retry.
+pub async fn check_page(fetcher: &Fetcher, post: &Post) -> Result<Observation, SourceError> {
+    let url = url::Url::parse(&post.url).map_err(|e| SourceError::Parse {
+        url: post.url.clone(),
+        message: format!("not a URL: {e}"),
+    })?;
+    let resp = fetcher.fetch(FetchRequest::get(url)).await?;
+    classify_page(post, resp)
+}
+
+/// Judges a permalink response for `post` (see [`check_page`]).
+pub fn classify_page(post: &Post, resp: FetchResponse) -> Result<Observation, SourceError> {
+    let (state, detail) = match resp.status {
+        404 | 410 => (Liveness::Deleted, format!("HTTP {}", resp.status)),
+        200..=299 => {
+            let text = resp.text().text;
+            let looks_html = resp
+                .header("content-type")
+                .is_some_and(|c| c.contains("html"))
+                || text.trim_start().starts_with('<');
+            let visible = if looks_html { page_text(&text) } else { text };
+            if holds_body(&visible, &post.body) {
+                (
+                    Liveness::Up,
+                    format!("HTTP {}: the post's text is there", resp.status),
+                )
+            } else {
+                (
+                    Liveness::Changed,
+                    format!(
+                        "HTTP {}: the post's text is no longer on the page",
+                        resp.status
+                    ),
+                )
+            }
+        }
+        s => {
+            return Err(SourceError::Parse {
+                url: resp.url.to_string(),
+                message: format!("HTTP {s} on re-check; trying again later"),
+            });
+        }
+    };
+    Ok(Observation {
+        state,
+        detail,
+        response: Some(resp),
+    })
+}
+
+/// Judges a board post found (or not) by number in a re-read thread.
+pub fn classify_board(
+    post: &Post,
+    number: u64,
+    found: Option<(&str, &str)>,
+    resp: FetchResponse,
+) -> Observation {
+    let (state, detail) = match found {
+        None => (
+            Liveness::Deleted,
+            format!("post {number} is no longer in the thread"),
+        ),
+        Some((name, body)) if is_abone(name) || is_abone(body) => {
+            (Liveness::Deleted, format!("post {number} is あぼーん"))
+        }
+        Some((_, body)) if fingerprint(body) == fingerprint(&post.body) => {
+            (Liveness::Up, format!("post {number} is there"))
+        }
+        Some(_) => (
+            Liveness::Changed,
+            format!("post {number} now reads differently"),
+        ),
+    };
+    Observation {
+        state,
+        detail,
+        response: Some(resp),
+    }
+}
+
+fn is_abone(s: &str) -> bool {
+    let t = s.trim();
+    t == "あぼーん" || t == "削除されました" || t == "＜削除＞"
+}
+
+/// What one run of due re-checks did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RecheckSummary {
+    /// Posts checked.
+    pub checked: usize,
+    /// Still up.
+    pub up: usize,
+    /// Changed.
+    pub changed: usize,
+    /// Deleted.
+    pub deleted: usize,
+    /// Checks that failed (retried next time).
+    pub failed: usize,
+    /// Responses kept as evidence.
+    pub captured: usize,
+}
+
+/// Runs due re-checks through the sources that found the posts.
+pub struct Rechecker {
+    sources: HashMap<String, Arc<dyn Source>>,
+    fetcher: Fetcher,
+    store: Arc<Store>,
+    evidence: Option<Arc<Evidence>>,
+    config: RecheckConfig,
+}
+
+/// Posts checked per round at most (a backlog is worked off over later rounds).
+const ROUND: usize = 200;
+/// How often `run` looks for due checks.
+const TICK: Duration = Duration::from_secs(60);
+
+impl Rechecker {
+    /// A rechecker over the configured sources.
+    pub fn new(
+        sources: Vec<Arc<dyn Source>>,
+        fetcher: Fetcher,
+        store: Arc<Store>,
+        evidence: Option<Arc<Evidence>>,
+        config: RecheckConfig,
+    ) -> Rechecker {
+        Rechecker {
+            sources: sources
+                .into_iter()
+                .map(|s| (s.id().to_string(), s))
+                .collect(),
+            fetcher,
+            store,
+            evidence,
+            config,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &RecheckConfig {
+        &self.config
+    }
+
+    /// Checks the posts due at `now` (every flagged post not yet deleted with `all`);
+    /// `only` limits it to these post keys.
+    pub async fn run_due(
+        &self,
+        now: DateTime<Utc>,
+        all: bool,
+        only: Option<&[String]>,
+    ) -> Result<RecheckSummary, RecheckError> {
+        let mut summary = RecheckSummary::default();
+        let (store, every, days) = (
+            Arc::clone(&self.store),
+            self.config.every,
+            self.config.for_days,
+        );
+        let due = tokio::task::spawn_blocking(move || {
+            store.due_checks(
+                now,
+                every,
+                days,
+                all,
+                if all { usize::MAX >> 1 } else { ROUND },
+            )
+        })
+        .await
+        .map_err(|e| RecheckError::Config(format!("re-check task failed: {e}")))??;
+        for d in due {
+            if only.is_some_and(|keys| !keys.contains(&d.post.key)) {
+                continue;
+            }
+            let Some(source) = self.sources.get(&d.source_id) else {
+                tracing::debug!(post = %d.post.key, source = %d.source_id, "source no longer configured; not re-checked");
+                continue;
+            };
+            summary.checked += 1;
+            let observed = source.recheck(&self.fetcher, &d.post).await;
+            let at = Utc::now();
+            let next = at + chrono::Duration::from_std(self.config.every).unwrap_or_default();
+            let (state, status, detail, seq) = match observed {
+                Ok(o) => {
+                    match o.state {
+                        Liveness::Up => summary.up += 1,
+                        Liveness::Changed => summary.changed += 1,
+                        Liveness::Deleted => summary.deleted += 1,
+                    }
+                    let changed = d.state.as_deref() != Some(o.state.as_str())
+                        && !(d.state.is_none() && o.state == Liveness::Up);
+                    let seq = match (&self.evidence, &o.response, changed) {
+                        (Some(ev), Some(resp), true) => {
+                            let (ev, resp, post) = (Arc::clone(ev), resp.clone(), d.post.clone());
+                            let (state, detail) = (o.state, o.detail.clone());
+                            let entry = tokio::task::spawn_blocking(move || {
+                                ev.capture_recheck(&resp, &post, state.as_str(), &detail)
+                            })
+                            .await;
+                            match entry {
+                                Ok(Ok(e)) => {
+                                    summary.captured += 1;
+                                    Some(e.seq)
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::error!(post = %d.post.key, error = %e, "cannot keep the re-check response as evidence");
+                                    None
+                                }
+                                Err(e) => {
+                                    tracing::error!(post = %d.post.key, error = %e, "evidence task failed");
+                                    None
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
+                    let status = o.response.as_ref().map(|r| r.status);
+                    (o.state.as_str(), status, o.detail, seq)
+                }
+                Err(e) => {
+                    summary.failed += 1;
+                    tracing::info!(post = %d.post.key, error = %e, "re-check failed; trying again later");
+                    ("error", None, e.to_string(), None)
+                }
+            };
+            let store = Arc::clone(&self.store);
+            let key = d.post.key.clone();
+            let detail2 = detail.clone();
+            let recorded = tokio::task::spawn_blocking(move || {
+                store.record_check(&key, state, status, &detail2, seq, at, next)
+            })
+            .await
+            .map_err(|e| RecheckError::Config(format!("re-check task failed: {e}")))??;
+            if state != "error" && recorded.previous.as_deref() != Some(state) {
+                tracing::info!(post = %d.post.key, url = %d.post.url, state, detail = %detail, "re-check: state changed");
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Re-checks due posts every minute until `stop` turns true.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.run_due(Utc::now(), false, None).await {
+                Ok(s) if s.checked > 0 => tracing::info!(
+                    checked = s.checked,
+                    up = s.up,
+                    changed = s.changed,
+                    deleted = s.deleted,
+                    failed = s.failed,
+                    "re-checks done"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "re-checks failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(TICK) => {}
+                r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_markup_width_and_breaks() {
+        assert!(holds_body(
+            "<p>1 名無しさん</p>山田商事は詐欺\n 金返せ！ ＡＢＣ",
+            "山田商事は詐欺 金返せ!\nABC"
+        ));
+        assert!(!holds_body("山田商事は良い会社", "山田商事は詐欺"));
+    }
+
+    #[test]
+    fn page_text_drops_scripts() {
+        let t = page_text(
+            "<html><script>var x='山田商事は詐欺';</script><body><p>こんにちは</p></body></html>",
+        );
+        assert!(t.contains("こんにちは"));
+        assert!(!t.contains("詐欺"));
+    }
+
+    #[test]
+    fn config_defaults_and_errors() {
+        let w = |s: &str| {
+            let mut w = Watchlist {
+                targets: vec![],
+                sources: vec![],
+                extra: toml::Table::new(),
+            };
+            w.extra = toml::from_str(s).expect("toml");
+            w
+        };
+        assert_eq!(
+            RecheckConfig::from_watchlist(&w("")).expect("default"),
+            RecheckConfig::default()
+        );
+        let c = RecheckConfig::from_watchlist(&w("[recheck]\nevery = \"6h\"\nfor_days = 90"))
+            .expect("ok");
+        assert_eq!(c.every, Duration::from_secs(6 * 3600));
+        assert_eq!(c.for_days, 90);
+        let e = RecheckConfig::from_watchlist(&w("[recheck]\nevery = \"5s\""))
+            .expect_err("too short")
+            .to_string();
+        assert!(e.contains("shorter than 1m"), "{e}");
+        let e = RecheckConfig::from_watchlist(&w("[recheck]\nevry = \"1d\""))
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("evry"), "{e}");
+    }
+}
