@@ -12,4 +12,5 @@ mod faults;
 mod fetch;
 mod search;
 mod serve;
+mod shots;
 mod sites;
