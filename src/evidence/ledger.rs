@@ -284,3 +284,33 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, EvidenceError> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> NewEntry {
+        NewEntry {
+            path: path.to_string(),
+            bytes_sha256: sha256_hex(b""),
+            kind: "screenshot-note".into(),
+            ..NewEntry::default()
+        }
+    }
+
+    #[test]
+    fn two_writers_on_one_ledger_keep_one_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("empty"), b"").expect("evidence file");
+        // As `watch` and a hand-run `evidence screenshot` would: each opened before the other
+        // appended.
+        let mut a = Ledger::open(dir.path()).expect("a");
+        let mut b = Ledger::open(dir.path()).expect("b");
+        assert_eq!(a.append(entry("empty")).expect("a1").seq, 1);
+        assert_eq!(b.append(entry("empty")).expect("b1").seq, 2);
+        assert_eq!(a.append(entry("empty")).expect("a2").seq, 3);
+        let report = verify(dir.path()).expect("verify");
+        assert_eq!((report.entries, report.first_break), (3, None));
+        assert_eq!(Ledger::open(dir.path()).expect("reopen").seq, 3);
+    }
+}
