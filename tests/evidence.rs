@@ -168,7 +168,9 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
         serde_json::from_slice(&std::fs::read(packet.join("manifest.json")).expect("manifest"))
             .expect("manifest JSON");
     let files = manifest["files"].as_array().expect("files");
-    assert_eq!(files.len(), 4, "{manifest}");
+    // The demo takes no screenshots: the packet says so in SCREENSHOTS.txt.
+    assert_eq!(files.len(), 5, "{manifest}");
+    assert!(packet.join("SCREENSHOTS.txt").is_file());
     for f in files {
         let name = f["name"].as_str().expect("name");
         let bytes = std::fs::read(packet.join(name)).expect("packet file");

@@ -13,4 +13,5 @@ mod faults;
 mod fetch;
 mod search;
 mod serve;
+mod shots;
 mod sites;

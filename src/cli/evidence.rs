@@ -1,7 +1,9 @@
 //! `mimamori evidence show HIT` prints the stored HTTP response a hit was found in (from the
 //! WARC records captured at fetch time); `mimamori evidence export HIT --out DIR|FILE.zip`
 //! writes the legal packet; `mimamori evidence verify [PATH]` re-hashes every
-//! evidence byte range and the ledger chain and reports the first break (exit 1).
+//! evidence byte range and the ledger chain and reports the first break (exit 1);
+//! `mimamori evidence screenshot HIT` takes a hit's screenshots and PDF now, by hand (headless
+//! Chromium; exit 1 with the reason when it cannot, after keeping a note in the ledger).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,17 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Take a hit's screenshot, stamped screenshot and PDF now (headless Chromium).
+    Screenshot {
+        /// The hit id (`mimamori hits`).
+        hit: i64,
+        /// Page-load limit.
+        #[arg(long, default_value = "30s", value_parser = mimamori::config::parse_duration)]
+        timeout: std::time::Duration,
+        /// Viewport width in CSS pixels.
+        #[arg(long, default_value_t = 1280, value_parser = clap::value_parser!(u32).range(320..=3840))]
+        width: u32,
+    },
     /// Re-hash every evidence file range and check the ledger chain.
     Verify {
         /// A data directory or an evidence directory (default: the data directory's).
@@ -44,6 +57,11 @@ pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
         Command::Show { hit, all } => show(*hit, *all, data),
         Command::Export { hit, out } => export(*hit, out.as_deref(), data),
         Command::Verify { path } => verify(path.as_deref(), data),
+        Command::Screenshot {
+            hit,
+            timeout,
+            width,
+        } => screenshot(*hit, *timeout, *width, data),
     }
 }
 
@@ -134,6 +152,64 @@ fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcom
         println!("  {:<18} {:>9} bytes  sha256 {}", f.name, f.size, f.sha256);
     }
     Ok(Outcome::Ok)
+}
+
+fn screenshot(
+    hit_id: i64,
+    timeout: std::time::Duration,
+    width: u32,
+    data: &Path,
+) -> anyhow::Result<Outcome> {
+    use mimamori::evidence::screenshot::{self, Shooter, ShotConfig, ShotTarget};
+    if !data.join(STATE_FILE).is_file() {
+        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
+    }
+    let store = Store::open(data)?;
+    let hit = store
+        .hit(hit_id)?
+        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let fallback = store.post(&hit.post_key)?.map(|p| p.source_url);
+    let target = ShotTarget::of_hit(&hit, fallback);
+    let config = ShotConfig {
+        timeout,
+        width,
+        ..ShotConfig::default()
+    };
+    let evidence = evidence::Evidence::open(data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let shooter = Shooter::launch(&config).await?;
+        let captured = shooter.capture(&target).await;
+        shooter.close().await;
+        captured
+    });
+    match result {
+        Ok(captured) => {
+            let entries = screenshot::save(&evidence, &target, &captured)?;
+            println!("hit {hit_id}: {} captured", captured.url);
+            for e in &entries {
+                println!(
+                    "  {:<18} {:>9} bytes  sha256 {}  {}",
+                    e.kind,
+                    e.length,
+                    e.sha256,
+                    evidence.dir().join(&e.path).display()
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Err(e) => {
+            let note =
+                screenshot::save_note(&evidence, &target, &e.to_string(), chrono::Utc::now())?;
+            Err(anyhow::Error::new(e).context(format!(
+                "no screenshot of hit {hit_id} (note kept in {})",
+                evidence.dir().join(&note.path).display()
+            )))
+        }
+    }
 }
 
 fn verify(path: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {

@@ -2,6 +2,10 @@
 //! `<data>/state.sqlite` and prints each new hit on stdout as it is found. Runs until Ctrl-C
 //! or SIGTERM (in-flight commits finish first; a second signal exits at once); `--once` runs
 //! one cycle and exits 0, or 2 when some source failed (each reported on stderr).
+//!
+//! New hits are handed to the screenshot worker after their commit (headless Chromium; see
+//! `mimamori::evidence::screenshot`); `--no-screenshots` or `[evidence] screenshots = false`
+//! turns it off. `--once` waits for the queued screenshots before it exits.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +16,8 @@ use tokio::sync::mpsc;
 
 use super::Outcome;
 use mimamori::alert::Dispatcher;
+use mimamori::evidence::screenshot::worker::{ShotSender, ShotWorker};
+use mimamori::evidence::screenshot::{ShotConfig, ShotTarget};
 use mimamori::index::SyncHandle;
 use mimamori::recheck::RecheckConfig;
 use mimamori::store::{Hit, Store};
@@ -27,6 +33,9 @@ pub struct Args {
     /// Poll every source once, then exit.
     #[arg(long)]
     once: bool,
+    /// Take no screenshots or PDFs of new hits (as `[evidence] screenshots = false`).
+    #[arg(long)]
+    no_screenshots: bool,
 }
 
 /// Period of the plain progress line when stderr is not a terminal.
@@ -38,6 +47,9 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("watchlists"));
     let watchlist = super::load_watchlist(args.config.as_deref())?;
+    let mut shots = ShotConfig::from_watchlist(&watchlist)
+        .with_context(|| format!("{}: cannot set up screenshots", config_path.display()))?;
+    shots.enabled &= !args.no_screenshots;
     let store = Arc::new(Store::open(data)?);
     let watcher = match Watcher::from_watchlist(&watchlist, Arc::clone(&store)) {
         Ok(w) => w,
@@ -65,7 +77,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             (Some(r), false) => Some(tokio::spawn(Arc::clone(r).run(rechecks))),
             _ => None,
         };
-        let outcome = watch(watcher, args.once, data, index.clone()).await;
+        let outcome = watch(watcher, args.once, data, index.clone(), shots).await;
         if let (Some(r), true) = (&rechecker, args.once) {
             // A cron-driven `watch --once` re-checks what is due, too.
             match r.run_due(chrono::Utc::now(), false, None).await {
@@ -139,12 +151,27 @@ async fn watch(
     once: bool,
     data: &Path,
     index: Option<Arc<SyncHandle>>,
+    shots: ShotConfig,
 ) -> anyhow::Result<Outcome> {
+    let worker = match watcher.evidence() {
+        Some(evidence) if shots.enabled => Some(ShotWorker::start(
+            Arc::clone(evidence),
+            Arc::clone(watcher.store()),
+            shots,
+        )),
+        _ => None,
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = Arc::new(watcher.with_events(tx));
     let progress = Arc::new(Progress::start(Arc::clone(&watcher), PLAIN_PROGRESS));
     // With --once, failures are reported once in the summary.
-    let printer = tokio::spawn(print_events(rx, Arc::clone(&progress), !once, index));
+    let printer = tokio::spawn(print_events(
+        rx,
+        Arc::clone(&progress),
+        !once,
+        index,
+        worker.as_ref().map(ShotWorker::sender),
+    ));
     let summary = if once {
         watcher.run_once(shutdown_signal()).await
     } else {
@@ -155,6 +182,23 @@ async fn watch(
     progress.stop();
     drop(watcher);
     let _ = printer.await;
+    if let Some(worker) = worker {
+        let stats = worker.finish().await;
+        tracing::info!(
+            captured = stats.captured,
+            notes = stats.notes,
+            recovered = stats.recovered,
+            dropped = stats.dropped,
+            failed = stats.failed,
+            "screenshots done"
+        );
+        if stats.failed > 0 {
+            eprintln!(
+                "mimamori: {} screenshot(s) could not be written (see the errors above)",
+                stats.failed
+            );
+        }
+    }
     if let Ok(p) = Arc::try_unwrap(progress) {
         p.finish();
     }
@@ -167,10 +211,16 @@ async fn print_events(
     progress: Arc<Progress>,
     failures: bool,
     index: Option<Arc<SyncHandle>>,
+    shots: Option<ShotSender>,
 ) {
     while let Some(ev) = rx.recv().await {
         match ev {
-            WatchEvent::Hit { hit, .. } => progress.println(&hit_line(&hit)),
+            WatchEvent::Hit { hit, post } => {
+                progress.println(&hit_line(&hit));
+                if let Some(shots) = &shots {
+                    shots.submit(ShotTarget::of_hit(&hit, Some(post.source_url.clone())));
+                }
+            }
             WatchEvent::Failed { source_id, error } if failures => {
                 progress.println_err(&format!("mimamori: {source_id}: {error}"));
             }

@@ -6,7 +6,9 @@
 //! | `evidence.warc.gz` | the captured WARC records of the post, byte for byte as in the archive (their ledger hashes still hold), after the day file's `warcinfo` |
 //! | `post.json` | the post as extracted (text, poster, times, URL) |
 //! | `hit.json` | the hit, its matches and triage history |
-//! | `report.html` | the report in Japanese, printable: the post, capture details, deadlines, drafts of the テレコムサービス協会 takedown form fields, the disclosure checklist and a 証拠説明書 row |
+//! | `hit-<id>-<time>.png`, `…-stamped.png`, `….pdf`, `….json` | the hit's screenshots, PDF and their description, byte for byte as in `evidence/shots/` |
+//! | `SCREENSHOTS.txt` | instead, when the hit has no screenshot: why (the note kept at the time, or what to do) |
+//! | `report.html` | the report in Japanese, printable: the post, capture details, the stamped screenshot, deadlines, drafts of the テレコムサービス協会 takedown form fields, the disclosure checklist and a 証拠説明書 row |
 //! | `manifest.json` | SHA-256 and size of every file above, the ledger entries they come from |
 //!
 //! The post is shown in clear here — it is the evidence — so the packet is for the victim and
@@ -20,6 +22,7 @@ use serde::Serialize;
 
 use super::deadlines::{self, Deadlines};
 use super::ledger::{self, Entry};
+use super::screenshot;
 use super::{EvidenceError, evidence_dir, read_entry};
 use crate::model::{Post, jst};
 use crate::serve::html::esc;
@@ -58,7 +61,7 @@ pub struct Manifest {
     pub hit_id: i64,
     /// The files.
     pub files: Vec<ManifestFile>,
-    /// The ledger entries whose bytes `evidence.warc.gz` holds.
+    /// The ledger entries whose bytes the packet holds (`evidence.warc.gz`, screenshots).
     pub ledger_entries: Vec<Entry>,
 }
 
@@ -99,13 +102,21 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
         &serde_json::json!({"hit": input.hit, "history": input.history}),
         "the hit",
     )?;
-    let report = report_html(input, &capture, &used, now);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("evidence.warc.gz".into(), warc),
         ("post.json".into(), post_json),
         ("hit.json".into(), hit_json),
-        ("report.html".into(), report.into_bytes()),
     ];
+    let shots = shot_files(&dir, &all, input.hit.id)?;
+    for (name, entry, bytes) in &shots.files {
+        files.push((name.clone(), bytes.clone()));
+        used.push(entry.clone());
+    }
+    if let Some(text) = &shots.missing {
+        files.push(("SCREENSHOTS.txt".into(), text.clone().into_bytes()));
+    }
+    let report = report_html(input, &capture, &shots, &used, now);
+    files.push(("report.html".into(), report.into_bytes()));
     let manifest = Manifest {
         software: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
         created_at: crate::store::timestamp(now),
@@ -143,15 +154,66 @@ fn raw_range(dir: &Path, e: &Entry) -> Result<Vec<u8>, EvidenceError> {
     use std::io::{Read, Seek, SeekFrom};
     let path = dir.join(&e.path);
     let mut f = std::fs::File::open(&path)
-        .map_err(|err| EvidenceError::io(&path, "cannot open the WARC file", err))?;
+        .map_err(|err| EvidenceError::io(&path, "cannot open the evidence file", err))?;
     let mut buf = Vec::new();
     f.seek(SeekFrom::Start(e.offset))
         .and_then(|_| f.take(e.length).read_to_end(&mut buf))
-        .map_err(|err| EvidenceError::io(&path, "cannot read the WARC file", err))?;
+        .map_err(|err| EvidenceError::io(&path, "cannot read the evidence file", err))?;
     if ledger::sha256_hex(&buf) != e.sha256 {
         return Err(EvidenceError::Altered { path, seq: e.seq });
     }
     Ok(buf)
+}
+
+/// The screenshot part of a packet.
+#[derive(Debug, Default)]
+struct ShotFiles {
+    /// File name in the packet, its ledger entry, its bytes (hash checked).
+    files: Vec<(String, Entry, Vec<u8>)>,
+    /// The stamped PNG's name, SHA-256 and capture time (the newest capture).
+    stamped: Option<(String, String, String)>,
+    /// Why there is no screenshot (the text of `SCREENSHOTS.txt`).
+    missing: Option<String>,
+}
+
+fn shot_files(dir: &Path, all: &[Entry], hit_id: i64) -> Result<ShotFiles, EvidenceError> {
+    let mut out = ShotFiles::default();
+    let mut notes = Vec::new();
+    for e in screenshot::entries_of_hit(all, hit_id) {
+        let bytes = raw_range(dir, e)?;
+        let name = e.path.rsplit('/').next().unwrap_or(&e.path).to_string();
+        if e.kind == screenshot::KIND_NOTE {
+            notes.push(String::from_utf8_lossy(&bytes).into_owned());
+            continue;
+        }
+        if e.kind == screenshot::KIND_STAMPED {
+            out.stamped = Some((name.clone(), e.sha256.clone(), e.captured_at.clone()));
+        }
+        out.files.push((name, e.clone(), bytes));
+    }
+    if out.stamped.is_none() {
+        let mut text =
+            format!("スクリーンショット未取得 / no screenshot of hit {hit_id} was taken.\n\n");
+        if notes.is_empty() {
+            text.push_str(
+                "No attempt is recorded in the ledger: screenshots were off (watch --no-screenshots, [evidence] screenshots = false), or the hit was found before the screenshot worker took it.\n",
+            );
+        } else {
+            text.push_str("Recorded at the time:\n\n");
+            for n in &notes {
+                text.push_str(n);
+                text.push('\n');
+            }
+        }
+        if let Err(e) = screenshot::find_browser() {
+            text.push_str(&format!("\nNow: {e}\n"));
+        }
+        text.push_str(&format!(
+            "\nTo take one now (the page as it is now, not as it was when found): mimamori evidence screenshot {hit_id}\n"
+        ));
+        out.missing = Some(text);
+    }
+    Ok(out)
 }
 
 fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), EvidenceError> {
@@ -273,6 +335,7 @@ fn rights(categories: &[String], person: bool) -> Vec<(&'static str, &'static st
 fn report_html(
     input: &PacketInput,
     cap: &CaptureFacts,
+    shots: &ShotFiles,
     entries: &[Entry],
     now: DateTime<Utc>,
 ) -> String {
@@ -380,6 +443,34 @@ fn report_html(
         )),
     );
     s.push_str("</table>");
+    s.push_str("<h2>2-2. 画面の記録（スクリーンショット・PDF）</h2>");
+    match &shots.stamped {
+        Some((name, sha, at)) => {
+            s.push_str(&format!(
+                "<p>取得日時 {}（{} UTC）。上部の帯に URL・取得日時・ヒットID・元画像の SHA-256 を記載した複製（{}、SHA-256 {}）：</p><p><img src=\"{}\" alt=\"スクリーンショット\" style=\"max-width:100%;border:1px solid #999\"></p><table>",
+                esc(&jst_of(at)),
+                esc(at),
+                esc(name),
+                esc(sha),
+                esc(name)
+            ));
+            for (name, e, _) in &shots.files {
+                row(
+                    &mut s,
+                    &esc(&e.kind),
+                    esc(&format!(
+                        "{name}（{} bytes、SHA-256 {}、台帳 #{}）",
+                        e.length, e.sha256, e.seq
+                    )),
+                );
+            }
+            s.push_str("</table>");
+        }
+        None => s.push_str(&format!(
+            "<p class=\"warn\">スクリーンショットは取得されていない。</p><pre>{}</pre>",
+            esc(shots.missing.as_deref().unwrap_or(""))
+        )),
+    }
     s.push_str("<h2>3. 期限</h2><table>");
     match &d {
         Some(d) => {

@@ -4,8 +4,12 @@
 //!
 //! A WARC file grows by whole records during its day, so an entry covers a byte *range*
 //! (`offset`, `length`) of a file: bytes once written are never rewritten, and `verify`
-//! re-hashes every range. Other evidence files (screenshots, bundles) are entries with offset 0
-//! and their whole length.
+//! re-hashes every range. Other evidence files (screenshots, PDFs, their notes) are entries with
+//! offset 0 and their whole length, and name the hit they are for (`hit_id`).
+//!
+//! More than one process may append (`watch` and a hand-run `evidence screenshot`): each append
+//! holds an exclusive lock on the ledger file and first reads the lines others added since, so
+//! the chain stays one chain.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -46,6 +50,10 @@ pub struct Entry {
     /// The WARC record ids written (for `warc` entries).
     #[serde(default)]
     pub record_ids: Vec<String>,
+    /// The hit this evidence is for (screenshots, PDFs and their notes; absent on WARC
+    /// entries, which are per response and name their posts instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_id: Option<i64>,
     /// SHA-256 (hex) of the previous ledger line ([`GENESIS`] for the first).
     pub prev: String,
 }
@@ -71,6 +79,8 @@ pub struct NewEntry {
     pub post_keys: Vec<String>,
     /// See [`Entry::record_ids`].
     pub record_ids: Vec<String>,
+    /// See [`Entry::hit_id`].
+    pub hit_id: Option<i64>,
 }
 
 /// SHA-256 in lower-case hex.
@@ -84,6 +94,8 @@ pub struct Ledger {
     path: PathBuf,
     last_hash: String,
     seq: u64,
+    /// Bytes of the file read into `last_hash` and `seq` (always at a line boundary).
+    len: u64,
 }
 
 impl Ledger {
@@ -94,25 +106,48 @@ impl Ledger {
             path: path.clone(),
             last_hash: GENESIS.to_string(),
             seq: 0,
+            len: 0,
         };
-        let file = match File::open(&path) {
+        let mut file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ledger),
             Err(e) => return Err(EvidenceError::io(&path, "cannot read the ledger", e)),
         };
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| EvidenceError::io(&path, "cannot read the ledger", e))?;
+        ledger.catch_up(&mut file)?;
+        Ok(ledger)
+    }
+
+    /// Reads the lines appended after `len` (by this or another process) into the chain head.
+    fn catch_up(&mut self, file: &mut File) -> Result<(), EvidenceError> {
+        let mut rest = Vec::new();
+        file.seek(SeekFrom::Start(self.len))
+            .and_then(|_| file.read_to_end(&mut rest))
+            .map_err(|e| EvidenceError::io(&self.path, "cannot read the ledger", e))?;
+        // Only whole lines: a line being written by a crashed process is not part of the chain.
+        let whole = rest.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        for line in rest[..whole].split(|b| *b == b'\n') {
             if line.is_empty() {
                 continue;
             }
-            ledger.last_hash = sha256_hex(line.as_bytes());
-            ledger.seq += 1;
+            self.last_hash = sha256_hex(line);
+            self.seq += 1;
         }
-        Ok(ledger)
+        self.len += whole as u64;
+        Ok(())
     }
 
     /// Appends one entry (flushed and synced before it returns) and returns it.
     pub fn append(&mut self, e: NewEntry) -> Result<Entry, EvidenceError> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| EvidenceError::io(&self.path, "cannot open the ledger", e))?;
+        // Held until `file` closes at the end of this call.
+        fs4::fs_std::FileExt::lock_exclusive(&file)
+            .map_err(|e| EvidenceError::io(&self.path, "cannot lock the ledger", e))?;
+        self.catch_up(&mut file)?;
         let entry = Entry {
             seq: self.seq + 1,
             path: e.path,
@@ -124,22 +159,20 @@ impl Ledger {
             url: e.url,
             post_keys: e.post_keys,
             record_ids: e.record_ids,
+            hit_id: e.hit_id,
             prev: self.last_hash.clone(),
         };
         let line = serde_json::to_string(&entry).map_err(|e| EvidenceError::Json {
             what: "a ledger entry",
             source: e,
         })?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| EvidenceError::io(&self.path, "cannot open the ledger", e))?;
-        file.write_all(format!("{line}\n").as_bytes())
+        let bytes = format!("{line}\n");
+        file.write_all(bytes.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|e| EvidenceError::io(&self.path, "cannot write the ledger", e))?;
         self.last_hash = sha256_hex(line.as_bytes());
         self.seq += 1;
+        self.len += bytes.len() as u64;
         Ok(entry)
     }
 }
@@ -250,4 +283,34 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, EvidenceError> {
         prev = sha256_hex(line.as_bytes());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> NewEntry {
+        NewEntry {
+            path: path.to_string(),
+            bytes_sha256: sha256_hex(b""),
+            kind: "screenshot-note".into(),
+            ..NewEntry::default()
+        }
+    }
+
+    #[test]
+    fn two_writers_on_one_ledger_keep_one_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("empty"), b"").expect("evidence file");
+        // As `watch` and a hand-run `evidence screenshot` would: each opened before the other
+        // appended.
+        let mut a = Ledger::open(dir.path()).expect("a");
+        let mut b = Ledger::open(dir.path()).expect("b");
+        assert_eq!(a.append(entry("empty")).expect("a1").seq, 1);
+        assert_eq!(b.append(entry("empty")).expect("b1").seq, 2);
+        assert_eq!(a.append(entry("empty")).expect("a2").seq, 3);
+        let report = verify(dir.path()).expect("verify");
+        assert_eq!((report.entries, report.first_break), (3, None));
+        assert_eq!(Ledger::open(dir.path()).expect("reopen").seq, 3);
+    }
 }

@@ -16,6 +16,7 @@
 pub mod deadlines;
 pub mod export;
 pub mod ledger;
+pub mod screenshot;
 pub mod warc;
 
 use std::collections::HashMap;
@@ -141,6 +142,44 @@ impl Evidence {
         &self.dir
     }
 
+    /// Writes one whole evidence file at `rel` (relative to the evidence directory; parents
+    /// created) — create-new, so an existing file is never replaced — syncs it and appends its
+    /// ledger entry (offset 0, whole length). `entry.path`, `offset`, `length` and
+    /// `bytes_sha256` are filled in here.
+    pub fn add_file(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        entry: ledger::NewEntry,
+    ) -> Result<Entry, EvidenceError> {
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| EvidenceError::io(parent, "cannot create the directory", e))?;
+        }
+        let mut state = match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                EvidenceError::io(&path, "cannot create (evidence is never overwritten)", e)
+            })?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| EvidenceError::io(&path, "cannot write", e))?;
+        state.ledger.append(ledger::NewEntry {
+            path: rel.to_string(),
+            offset: 0,
+            length: bytes.len() as u64,
+            bytes_sha256: ledger::sha256_hex(bytes),
+            ..entry
+        })
+    }
+
     /// Captures every response in `captures` that produced one of the `flagged` posts:
     /// request, response and metadata records, one ledger entry each. Returns the entries.
     pub fn capture(
@@ -241,6 +280,7 @@ impl Evidence {
                 url: String::new(),
                 post_keys: Vec::new(),
                 record_ids: vec![info.id.clone()],
+                hit_id: None,
             })?;
             state.warcinfo.insert(day.clone(), info.id);
         }
@@ -274,6 +314,7 @@ impl Evidence {
             url: r.url.to_string(),
             post_keys,
             record_ids: records.iter().map(|r| r.id.clone()).collect(),
+            hit_id: None,
         })
     }
 }

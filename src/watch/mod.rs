@@ -281,6 +281,12 @@ impl Watcher {
         self
     }
 
+    /// The evidence writer, when capturing (share it: one writer per data directory keeps
+    /// the ledger's chain head in memory).
+    pub fn evidence(&self) -> Option<&Arc<Evidence>> {
+        self.evidence.as_ref()
+    }
+
     /// Sends every [`WatchEvent`] to `tx` from now on.
     pub fn with_events(mut self, tx: mpsc::UnboundedSender<WatchEvent>) -> Watcher {
         self.events = Some(tx);
