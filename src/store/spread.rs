@@ -1,8 +1,9 @@
 //! Spread links between hits (see [`crate::spread`]): each flagged post's shingle sketch is
 //! stored with its hits, and a new hit whose post copies an earlier hit's post about the same
 //! target — on another source or thread, within [`WINDOW_DAYS`] — is linked to the *first*
-//! hit of that chain. Both gain [`SEVERITY_BOOST`] once; the first hit's post is re-stored
-//! under a new row id so the search index re-reads its raised severity.
+//! hit of that chain. Both gain [`SEVERITY_BOOST`] once. The search index shows the first
+//! hit's raised severity after its next re-index (a triage change or `mimamori reindex`):
+//! the index follows post row ids, and a re-stored row would be read as a new post.
 
 use std::path::Path;
 
@@ -122,12 +123,10 @@ pub(super) fn link(
         params![hit.id, root, similarity, timestamp(now)],
     )
     .map_err(sq(path, "cannot store a spread link"))?;
-    let (root_severity, root_post): (i64, String) = tx
-        .query_row(
-            "SELECT severity, post_key FROM hits WHERE id = ?1",
-            [root],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let root_severity: i64 = tx
+        .query_row("SELECT severity FROM hits WHERE id = ?1", [root], |r| {
+            r.get(0)
+        })
         .map_err(sq(path, "cannot read the first hit"))?;
     let raised = (i64::from(hit.severity).max(root_severity) + i64::from(SEVERITY_BOOST)).min(100);
     hit.severity = raised as u8;
@@ -142,24 +141,8 @@ pub(super) fn link(
             params![i64::from(SEVERITY_BOOST), root],
         )
         .map_err(sq(path, "cannot raise a hit's severity"))?;
-        restore_post(tx, path, &root_post)?;
     }
     Ok(Some(similarity))
-}
-
-/// Gives a stored post a new, highest row id, so the index (which follows row ids) re-reads
-/// it and its hits.
-pub(super) fn restore_post(
-    tx: &Transaction<'_>,
-    path: &Path,
-    post_key: &str,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE posts SET rowid = (SELECT MAX(rowid) + 1 FROM posts) WHERE post_key = ?1",
-        [post_key],
-    )
-    .map_err(sq(path, "cannot re-store a post"))?;
-    Ok(())
 }
 
 fn sq(path: &Path, what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
