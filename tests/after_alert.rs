@@ -2,25 +2,12 @@
 //! したらば) and keep the change as evidence; copies of a flagged post on another board are
 //! linked as spreading and raise severity.
 
-use std::path::Path;
 use std::process::Output;
 
 use mimamori::evidence::ledger;
 use mimamori::simweb::Faults;
 
-use crate::crawl::{start_boards, write_config};
-use crate::support::mimamori;
-
-async fn run(dir: &Path, args: &[&str]) -> Output {
-    let dir = dir.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        mimamori(&dir, &a, b"")
-    })
-    .await
-    .expect("join")
-}
+use crate::crawl::{run, start_boards, write_config};
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -183,7 +183,7 @@ fn check_store(data: &Path, posted: &Posted) -> usize {
 }
 
 /// Runs the binary off the async executor.
-async fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) async fn run(dir: &Path, args: &[&str]) -> Output {
     let dir = dir.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
