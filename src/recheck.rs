@@ -276,6 +276,16 @@ pub struct RecheckSummary {
     pub captured: usize,
 }
 
+impl std::fmt::Display for RecheckSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "re-checked {} posts: {} up, {} changed, {} deleted, {} failed; {} responses kept as evidence",
+            self.checked, self.up, self.changed, self.deleted, self.failed, self.captured
+        )
+    }
+}
+
 /// Runs due re-checks through the sources that found the posts.
 pub struct Rechecker {
     sources: HashMap<String, Arc<dyn Source>>,
@@ -415,14 +425,7 @@ impl Rechecker {
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             match self.run_due(Utc::now(), false, None).await {
-                Ok(s) if s.checked > 0 => tracing::info!(
-                    checked = s.checked,
-                    up = s.up,
-                    changed = s.changed,
-                    deleted = s.deleted,
-                    failed = s.failed,
-                    "re-checks done"
-                ),
+                Ok(s) if s.checked > 0 => tracing::info!(summary = %s, "re-checks done"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "re-checks failed"),
             }

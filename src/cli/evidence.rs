@@ -66,13 +66,7 @@ pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
 }
 
 fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
-    if !data.join(STATE_FILE).is_file() {
-        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
-    }
-    let store = Store::open(data)?;
-    let hit = store
-        .hit(hit_id)?
-        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let (_, hit) = open_hit(data, hit_id)?;
     let dir = evidence::evidence_dir(data);
     let entries: Vec<_> = ledger::entries(&dir)?
         .into_iter()
@@ -133,13 +127,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
-    if !data.join(STATE_FILE).is_file() {
-        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
-    }
-    let store = Store::open(data)?;
-    let hit = store
-        .hit(hit_id)?
-        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let (store, hit) = open_hit(data, hit_id)?;
     let input = evidence::export::PacketInput {
         post: store.post(&hit.post_key)?,
         history: store.triage(hit_id)?,
@@ -161,13 +149,7 @@ fn screenshot(
     data: &Path,
 ) -> anyhow::Result<Outcome> {
     use mimamori::evidence::screenshot::{self, Shooter, ShotConfig, ShotTarget};
-    if !data.join(STATE_FILE).is_file() {
-        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
-    }
-    let store = Store::open(data)?;
-    let hit = store
-        .hit(hit_id)?
-        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    let (store, hit) = open_hit(data, hit_id)?;
     let fallback = store.post(&hit.post_key)?.map(|p| p.source_url);
     let target = ShotTarget::of_hit(&hit, fallback);
     let config = ShotConfig {
@@ -238,4 +220,16 @@ fn verify(path: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
             report.entries
         ),
     }
+}
+
+/// The state and hit `hit_id` of `data`, or an error that says what to run first.
+fn open_hit(data: &Path, hit_id: i64) -> anyhow::Result<(Store, mimamori::store::Hit)> {
+    if !data.join(STATE_FILE).is_file() {
+        anyhow::bail!("{}: no state yet", data.join(STATE_FILE).display());
+    }
+    let store = Store::open(data)?;
+    let hit = store
+        .hit(hit_id)?
+        .with_context(|| format!("no hit with id {hit_id} (see `mimamori hits`)"))?;
+    Ok((store, hit))
 }

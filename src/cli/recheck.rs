@@ -71,10 +71,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .context("cannot start the async runtime")?;
     let all = args.all || only.is_some();
     let s = runtime.block_on(rechecker.run_due(chrono::Utc::now(), all, only.as_deref()))?;
-    eprintln!(
-        "mimamori: re-checked {} posts: {} up, {} changed, {} deleted, {} failed; {} responses kept as evidence",
-        s.checked, s.up, s.changed, s.deleted, s.failed, s.captured
-    );
+    eprintln!("mimamori: {s}");
     Ok(if s.failed > 0 {
         Outcome::Skipped
     } else {

@@ -81,10 +81,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         if let (Some(r), true) = (&rechecker, args.once) {
             // A cron-driven `watch --once` re-checks what is due, too.
             match r.run_due(chrono::Utc::now(), false, None).await {
-                Ok(s) if s.checked > 0 => eprintln!(
-                    "mimamori: re-checked {} posts: {} up, {} changed, {} deleted, {} failed",
-                    s.checked, s.up, s.changed, s.deleted, s.failed
-                ),
+                Ok(s) if s.checked > 0 => eprintln!("mimamori: {s}"),
                 Ok(_) => {}
                 Err(e) => eprintln!("mimamori: re-checks failed: {e}"),
             }
