@@ -422,9 +422,15 @@ impl Rechecker {
     }
 
     /// Re-checks due posts every minute until `stop` turns true.
+    /// A round in progress is abandoned at the stop: each check is recorded on its own, so
+    /// the unchecked rest is simply still due at the next start.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
-            match self.run_due(Utc::now(), false, None).await {
+            let round = tokio::select! {
+                r = self.run_due(Utc::now(), false, None) => r,
+                _ = stop.changed() => return,
+            };
+            match round {
                 Ok(s) if s.checked > 0 => tracing::info!(summary = %s, "re-checks done"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "re-checks failed"),

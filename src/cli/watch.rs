@@ -5,7 +5,8 @@
 //!
 //! New hits are handed to the screenshot worker after their commit (headless Chromium; see
 //! `mimamori::evidence::screenshot`); `--no-screenshots` or `[evidence] screenshots = false`
-//! turns it off. `--once` waits for the queued screenshots before it exits.
+//! turns it off. `--once` waits for the queued screenshots before it exits; a signal stops
+//! at once and leaves the queued ones to the next start.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -180,7 +181,13 @@ async fn watch(
     drop(watcher);
     let _ = printer.await;
     if let Some(worker) = worker {
-        let stats = worker.finish().await;
+        // A signal must stop the service within seconds: what is left in the queue has no
+        // ledger entry yet, so the next start's recovery takes it.
+        let stats = if once {
+            worker.finish().await
+        } else {
+            worker.stop().await
+        };
         tracing::info!(
             captured = stats.captured,
             notes = stats.notes,

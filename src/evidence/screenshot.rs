@@ -76,6 +76,8 @@ pub const KINDS: &[&str] = &[KIND_PNG, KIND_STAMPED, KIND_PDF, KIND_META, KIND_N
 const VIEWPORT_HEIGHT: u32 = 900;
 /// Deadline of the small DevTools steps (open a tab, read the title…).
 const STEP: Duration = Duration::from_secs(10);
+/// Limit on each step of closing the browser (then it is killed).
+const CLOSE: Duration = Duration::from_secs(2);
 
 /// Why a screenshot was not taken; each message names the browser or the URL.
 #[derive(Debug, thiserror::Error)]
@@ -659,10 +661,10 @@ impl Shooter {
 
     /// Closes the browser (killing it if it does not go) and removes its profile.
     pub async fn close(mut self) {
-        if tokio::time::timeout(STEP, self.browser.close())
+        if tokio::time::timeout(CLOSE, self.browser.close())
             .await
             .is_err()
-            || tokio::time::timeout(STEP, self.browser.wait())
+            || tokio::time::timeout(CLOSE, self.browser.wait())
                 .await
                 .is_err()
         {

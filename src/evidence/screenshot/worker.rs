@@ -9,6 +9,10 @@
 //! Without a browser the worker logs one warning and writes a note per hit saying why, so the
 //! legal packet can tell the reader. A full queue drops the hit with a warning; the next
 //! start's recovery picks it up.
+//!
+//! Stopping: [`ShotWorker::finish`] drains the queue (for `watch --once`);
+//! [`ShotWorker::stop`] abandons the capture in flight and the queued hits (for a signal: the
+//! service must stop within seconds), leaving them to the next start's recovery.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -86,6 +90,7 @@ impl ShotSender {
 #[derive(Debug)]
 pub struct ShotWorker {
     sender: ShotSender,
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<WorkerStats>,
 }
 
@@ -95,9 +100,11 @@ impl ShotWorker {
     pub fn start(evidence: Arc<Evidence>, store: Arc<Store>, config: ShotConfig) -> ShotWorker {
         let (tx, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(run(rx, evidence, store, config));
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(run(rx, stop_rx, evidence, store, config));
         ShotWorker {
             sender: ShotSender { tx, dropped },
+            stop,
             task,
         }
     }
@@ -110,6 +117,17 @@ impl ShotWorker {
     /// Waits until every queued hit (and the recovered ones) is done, once every
     /// [`ShotSender`] is dropped; closes the browser.
     pub async fn finish(self) -> WorkerStats {
+        self.join().await
+    }
+
+    /// Stops now: the capture in flight is abandoned and the queued hits are left for the next
+    /// start's recovery (they have no ledger entry yet); closes the browser.
+    pub async fn stop(self) -> WorkerStats {
+        let _ = self.stop.send(true);
+        self.join().await
+    }
+
+    async fn join(self) -> WorkerStats {
         let dropped = Arc::clone(&self.sender.dropped);
         drop(self.sender);
         let mut stats = match self.task.await {
@@ -165,6 +183,7 @@ struct Run {
 
 async fn run(
     mut rx: mpsc::Receiver<ShotTarget>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
     evidence: Arc<Evidence>,
     store: Arc<Store>,
     config: ShotConfig,
@@ -200,14 +219,20 @@ async fn run(
     }
     let mut seen = HashSet::new();
     loop {
+        if *stop.borrow() {
+            break;
+        }
         // New hits first (their pages are freshest); the backlog when the queue is idle.
         let (t, recovered) = match rx.try_recv() {
             Ok(t) => (t, false),
             Err(_) => match backlog.pop_front() {
                 Some(t) => (t, true),
-                None => match rx.recv().await {
-                    Some(t) => (t, false),
-                    None => break,
+                None => tokio::select! {
+                    next = rx.recv() => match next {
+                        Some(t) => (t, false),
+                        None => break,
+                    },
+                    _ = stop.changed() => break,
                 },
             },
         };
@@ -217,7 +242,13 @@ async fn run(
         if recovered {
             r.stats.recovered += 1;
         }
-        r.one(&t).await;
+        tokio::select! {
+            () = r.one(&t) => {}
+            _ = stop.changed() => {
+                tracing::info!(hit = t.hit_id, "stopping: screenshot abandoned (taken at the next start)");
+                break;
+            }
+        }
     }
     if let Some(s) = r.shooter.take() {
         s.close().await;
