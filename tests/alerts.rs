@@ -1,6 +1,7 @@
 //! Alert delivery from the outbox: a webhook that fails before it recovers still gets each
 //! alert once, a JSONL sink never writes one twice, filters and digests hold, bad `[[alert]]`
-//! tables are refused with the field named.
+//! tables are refused with the field named, and a `watch` killed between a delivery and its
+//! mark resends only that alert, under the same idempotency key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -368,5 +369,173 @@ async fn email_alerts_wait_for_a_down_smtp_server_and_arrive_once() {
         mails
             .iter()
             .all(|m| !m.contains("3141-5926") && !m.contains("31415926"))
+    );
+}
+
+/// A webhook receiver that SIGKILLs the process in `victim` when the first alert arrives,
+/// after it has accepted it and before it answers: the sender never learns it was delivered.
+async fn killing_receiver(victim: Arc<Mutex<Option<u32>>>) -> (String, Arc<Mutex<Receiver>>) {
+    let state = Arc::new(Mutex::new(Receiver::default()));
+    let s = Arc::clone(&state);
+    let app = Router::new().route(
+        "/hook",
+        routing::post(move |headers: HeaderMap, body: String| {
+            let (s, victim) = (Arc::clone(&s), Arc::clone(&victim));
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let first = {
+                    let mut r = s.lock().expect("lock");
+                    r.calls += 1;
+                    *r.accepted.entry(key).or_default() += 1;
+                    r.bodies
+                        .push(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null));
+                    r.calls == 1
+                };
+                if first {
+                    let pid = victim.lock().expect("lock").take();
+                    if let Some(pid) = pid {
+                        let killed = std::process::Command::new("kill")
+                            .args(["-KILL", &pid.to_string()])
+                            .status()
+                            .expect("kill");
+                        assert!(killed.success());
+                    }
+                    // Never answer before the sender is dead.
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), state)
+}
+
+/// `mimamori watch --once` on `config`, as a child whose pid goes into `pid` before it runs.
+async fn watch_once(
+    dir: &std::path::Path,
+    config: &std::path::Path,
+    data: &std::path::Path,
+    pid: &Arc<Mutex<Option<u32>>>,
+) -> std::process::Output {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["watch", "--once", "--no-screenshots", "--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mimamori");
+    *pid.lock().expect("lock") = Some(child.id());
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_between_send_and_mark_resends_once_with_the_same_idempotency_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let web = crate::crawl::start_boards(mimamori::simweb::Faults::default()).await;
+    let config = crate::crawl::write_config(dir.path(), &web, "1m");
+    let victim = Arc::new(Mutex::new(None));
+    let (url, rx) = killing_receiver(Arc::clone(&victim)).await;
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\n"
+    ));
+    std::fs::write(&config, text).expect("write config");
+    for (site, thread, body) in [
+        ("5ch", 1, "さくら食品は産地偽装してる詐欺企業"),
+        ("5ch", 2, "田中美咲ってほんとブス。性格もゴミ"),
+        ("shitaraba", 0, "小林クリニック燃やしてやる。覚えとけ"),
+    ] {
+        web.post_to(site, thread, body).expect("post");
+    }
+
+    let killed = watch_once(dir.path(), &config, &data, &victim).await;
+    assert_eq!(
+        killed.status.code(),
+        None,
+        "the receiver should have killed it: {}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    let store = Store::open(&data).expect("store");
+    let hits = store.hits(&Default::default()).expect("hits");
+    assert!(
+        hits.len() >= 3,
+        "the hits were committed before the kill: {hits:?}"
+    );
+    let first_key = {
+        let r = rx.lock().expect("lock");
+        assert_eq!(r.calls, 1, "one delivery before the kill");
+        r.accepted.keys().next().cloned().expect("a key")
+    };
+    let unmarked: Vec<_> = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter(|o| o.sink == "hook" && o.sent_at.is_none())
+        .collect();
+    assert!(
+        unmarked.iter().any(|o| o.idempotency_key == first_key),
+        "the delivered alert is not marked sent (the process died first): {unmarked:?}"
+    );
+
+    let restarted = watch_once(dir.path(), &config, &data, &victim).await;
+    assert_eq!(
+        restarted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restarted.stderr)
+    );
+    let r = rx.lock().expect("lock");
+    // Each hit arrived; the one in flight at the kill arrived twice with the same key, which
+    // is how the receiver drops the repeat. No other alert was repeated.
+    let want: std::collections::HashSet<String> = store
+        .outbox()
+        .expect("outbox")
+        .into_iter()
+        .filter(|o| o.sink == "hook")
+        .map(|o| o.idempotency_key)
+        .collect();
+    let got: std::collections::HashSet<String> = r.accepted.keys().cloned().collect();
+    assert_eq!(got, want, "every alert delivered, under its own key");
+    assert_eq!(want.len(), hits.len());
+    assert_eq!(r.accepted[&first_key], 2, "{:?}", r.accepted);
+    assert!(
+        r.accepted.iter().all(|(k, n)| *n == 1 || k == &first_key),
+        "{:?}",
+        r.accepted
+    );
+    for body in &r.bodies {
+        let key = body["alerts"][0]["idempotency_key"].as_str();
+        assert!(
+            key.is_some_and(|k| r.accepted.contains_key(k)),
+            "the body carries the header's key: {body}"
+        );
+    }
+    assert!(
+        store
+            .outbox()
+            .expect("outbox")
+            .iter()
+            .filter(|o| o.sink == "hook")
+            .all(|o| o.sent_at.is_some()),
+        "all marked after the restart"
     );
 }
