@@ -6,8 +6,10 @@
 //! normalized here (or kept as `sha256:` hashes of the normalized form) so the analyzer never
 //! sees a raw watchlist string.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -103,8 +105,22 @@ pub struct Watchlist {
     pub targets: Vec<Target>,
     /// Every source, in file order.
     pub sources: Vec<SourceConfig>,
-    /// Other top-level tables (alerts, fetch settings), merged by name.
+    /// Other top-level tables ([`EXTRA_TABLES`]): each module reads its own. `[[alert]]`
+    /// tables of several files are concatenated; another table may be set in one file only.
     pub extra: toml::Table,
+    /// Where each extra table was written (one entry per `[[name]]` element), for errors.
+    sites: BTreeMap<String, Vec<TableSite>>,
+}
+
+/// Top-level tables besides `[[target]]` and `[[source]]`, read by other modules.
+pub const EXTRA_TABLES: &[&str] = &["alert", "fetch", "evidence", "recheck"];
+
+/// Where one extra table (or one `[[name]]` element) was written: its file and byte range.
+#[derive(Debug, Clone)]
+struct TableSite {
+    path: PathBuf,
+    text: Arc<str>,
+    span: Range<usize>,
 }
 
 impl Watchlist {
@@ -112,6 +128,129 @@ impl Watchlist {
     pub fn target(&self, id: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.id == id)
     }
+
+    /// `file:line:col` of `field` in the `index`-th (0-based) `[name]` / `[[name]]` table, or
+    /// of the table's header when the field is not written there or not given; `None` when the
+    /// table was not read from a file. The modules that read [`Watchlist::extra`] put it in
+    /// front of their errors.
+    pub fn locate(&self, name: &str, index: usize, field: Option<&str>) -> Option<String> {
+        let site = self.sites.get(name)?.get(index)?;
+        let span = match field {
+            Some(f) => field_span(&site.text, site.span.clone(), f),
+            None => site.span.clone(),
+        };
+        let (line, column) = line_col(&site.text, span.start);
+        Some(format!("{}:{line}:{column}", site.path.display()))
+    }
+
+    /// An error about the `index`-th `[name]` table: `file:line:col: label: message`, located
+    /// at the field the message starts with (`field: …`, or serde's "unknown field `x`"),
+    /// else at the table's header; `label` names the table (`[recheck]`, `[[alert]] #2`).
+    pub fn located(&self, name: &str, index: usize, label: &str, message: &str) -> String {
+        let field = message_field(message);
+        match self.locate(name, index, field.as_deref()) {
+            Some(at) => format!("{at}: {label}: {message}"),
+            None => format!("{label}: {message}"),
+        }
+    }
+}
+
+impl Watchlist {
+    /// The `index`-th `[name]` / `[[name]]` table deserialized as `T` (`None` when there is no
+    /// such table). A wrong field is reported as `file:line:col: label: message` at the field:
+    /// the table's own text is parsed again for the position.
+    pub fn section<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        index: usize,
+        label: &str,
+    ) -> Result<Option<T>, String> {
+        let value = match self.extra.get(name) {
+            None => return Ok(None),
+            Some(toml::Value::Array(a)) => match a.get(index) {
+                Some(v) => v.clone(),
+                None => return Ok(None),
+            },
+            Some(v) if index == 0 => v.clone(),
+            Some(_) => return Ok(None),
+        };
+        let first = match value.try_into::<T>() {
+            Ok(t) => return Ok(Some(t)),
+            Err(e) => e.message().trim().to_string(),
+        };
+        Err(self
+            .reparse_error::<T>(name, index, label)
+            .unwrap_or_else(|| self.located(name, index, label, &first)))
+    }
+
+    /// The located error of parsing the table's text alone, when that fails with a position.
+    fn reparse_error<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        index: usize,
+        label: &str,
+    ) -> Option<String> {
+        let site = self.sites.get(name)?.get(index)?;
+        let slice = site.text.get(site.span.clone())?;
+        let err = if matches!(self.extra.get(name), Some(toml::Value::Array(_))) {
+            toml::from_str::<BTreeMap<String, Vec<T>>>(slice).err()?
+        } else {
+            toml::from_str::<BTreeMap<String, T>>(slice).err()?
+        };
+        let at = site.span.start + err.span()?.start;
+        let (line, column) = line_col(&site.text, at);
+        Some(format!(
+            "{}:{line}:{column}: {label}: {}",
+            site.path.display(),
+            err.message().trim()
+        ))
+    }
+}
+
+/// The field an error message is about: its leading `field:` or a serde "field `x`" quote.
+pub fn message_field(message: &str) -> Option<String> {
+    if let Some(rest) = message.split("field `").nth(1) {
+        return rest.split('`').next().map(str::to_string);
+    }
+    let head = message.split(':').next()?;
+    let ok = !head.is_empty()
+        && head.len() < message.len()
+        && head
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    ok.then(|| head.to_string())
+}
+
+/// The byte ranges of the `[name]` / `[[name]]` tables in `text`, in order: from the header
+/// to the next header.
+fn table_spans(text: &str, name: &str) -> Vec<Range<usize>> {
+    let mut headers = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            let start = offset + (line.len() - trimmed.len());
+            let inner = trimmed
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .trim();
+            let inner = inner.trim_matches('"');
+            headers.push((start, inner == name));
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, (start, mine)) in headers.iter().enumerate() {
+        if *mine {
+            let end = headers.get(i + 1).map_or(text.len(), |(s, _)| *s);
+            out.push(*start..end);
+        }
+    }
+    out
 }
 
 /// Source kinds the crawler knows.
@@ -232,15 +371,13 @@ struct RawFile {
     #[serde(default)]
     source: Vec<Spanned<toml::Table>>,
     #[serde(default)]
-    alert: Option<toml::Value>,
+    alert: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    alerts: Option<toml::Value>,
+    fetch: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    fetch: Option<toml::Value>,
+    evidence: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    evidence: Option<toml::Value>,
-    #[serde(default)]
-    serve: Option<toml::Value>,
+    recheck: Option<Spanned<toml::Value>>,
 }
 
 fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigError> {
@@ -270,14 +407,57 @@ fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigErro
     }
     let extras = [
         ("alert", raw.alert),
-        ("alerts", raw.alerts),
         ("fetch", raw.fetch),
         ("evidence", raw.evidence),
-        ("serve", raw.serve),
+        ("recheck", raw.recheck),
     ];
+    let shared: Arc<str> = Arc::from(text);
     for (name, value) in extras {
-        if let Some(value) = value {
-            into.extra.insert(name.to_string(), value);
+        let Some(value) = value else {
+            continue;
+        };
+        let span = value.span();
+        let value = value.into_inner();
+        let mut spans = table_spans(text, name);
+        let count = match &value {
+            toml::Value::Array(a) => a.len(),
+            _ => 1,
+        };
+        if spans.len() != count {
+            // Written inline (`alert = [{…}]`): every element points at the key.
+            spans = vec![span.clone(); count];
+        }
+        let sites: Vec<TableSite> = spans
+            .into_iter()
+            .map(|span| TableSite {
+                path: path.to_path_buf(),
+                text: Arc::clone(&shared),
+                span,
+            })
+            .collect();
+        match (into.extra.remove(name), value) {
+            (None, value) => {
+                into.extra.insert(name.to_string(), value);
+                into.sites.insert(name.to_string(), sites);
+            }
+            (Some(toml::Value::Array(mut before)), toml::Value::Array(more)) => {
+                before.extend(more);
+                into.extra
+                    .insert(name.to_string(), toml::Value::Array(before));
+                into.sites
+                    .entry(name.to_string())
+                    .or_default()
+                    .extend(sites);
+            }
+            (Some(_), _) => {
+                let first = into.locate(name, 0, None).unwrap_or_default();
+                return Err(loc.error(
+                    span,
+                    format!(
+                        "[{name}]: already set in {first} (write it in one watchlist file only)"
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -529,4 +709,39 @@ fn field_span(text: &str, table: Range<usize>, key: &str) -> Range<usize> {
         offset += line.len();
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_field_of_a_message_is_its_head_or_serdes_quote() {
+        assert_eq!(message_field("every: too short").as_deref(), Some("every"));
+        assert_eq!(
+            message_field("unknown field `evry`, expected one of `every`").as_deref(),
+            Some("evry")
+        );
+        assert_eq!(message_field("invalid type: integer `5`"), None);
+        assert_eq!(message_field("no colon here"), None);
+    }
+
+    #[test]
+    fn table_spans_run_from_each_header_to_the_next() {
+        let text =
+            "[[alert]]\nkind = \"a\"\n\n[fetch]\nretries = 1\n[[ alert ]] # two\nkind = \"b\"\n";
+        let spans = table_spans(text, "alert");
+        assert_eq!(spans.len(), 2);
+        assert!(
+            text[spans[0].clone()].contains("\"a\"") && !text[spans[0].clone()].contains("retries")
+        );
+        assert!(text[spans[1].clone()].contains("\"b\""));
+        let w = parse_str(text, Path::new("w.toml")).expect("watchlist");
+        assert_eq!(
+            w.locate("alert", 1, Some("kind")).as_deref(),
+            Some("w.toml:7:1")
+        );
+        assert_eq!(w.locate("fetch", 0, None).as_deref(), Some("w.toml:4:1"));
+        assert_eq!(w.locate("fetch", 1, None), None);
+    }
 }

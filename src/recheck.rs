@@ -96,8 +96,9 @@ struct RawConfig {
 /// Why re-checking could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum RecheckError {
-    /// `[recheck]` is malformed.
-    #[error("[recheck]: {0}")]
+    /// `[recheck]` is malformed (the message names the file, line and field) or a re-check
+    /// task failed.
+    #[error("{0}")]
     Config(String),
     /// The store failed.
     #[error(transparent)]
@@ -107,31 +108,28 @@ pub enum RecheckError {
 impl RecheckConfig {
     /// Reads `[recheck]` (defaults when absent).
     pub fn from_watchlist(w: &Watchlist) -> Result<RecheckConfig, RecheckError> {
-        let Some(v) = w.extra.get("recheck") else {
+        let Some(raw) = w
+            .section::<RawConfig>("recheck", 0, "[recheck]")
+            .map_err(RecheckError::Config)?
+        else {
             return Ok(RecheckConfig::default());
         };
-        let raw: RawConfig = v
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| RecheckError::Config(e.message().to_string()))?;
+        let bad = |m: String| RecheckError::Config(w.located("recheck", 0, "[recheck]", &m));
         let mut c = RecheckConfig::default();
         if let Some(e) = raw.enabled {
             c.enabled = e;
         }
         if let Some(s) = raw.every {
-            c.every =
-                parse_duration(&s).map_err(|e| RecheckError::Config(format!("every: {e}")))?;
+            c.every = parse_duration(&s).map_err(|e| bad(format!("every: {e}")))?;
             if c.every < Duration::from_secs(60) {
-                return Err(RecheckError::Config(format!(
+                return Err(bad(format!(
                     "every: \"{s}\" is shorter than 1m (re-checks are polite: write e.g. 6h or 1d)"
                 )));
             }
         }
         if let Some(d) = raw.for_days {
             if d < 1 {
-                return Err(RecheckError::Config(format!(
-                    "for_days: {d} must be at least 1"
-                )));
+                return Err(bad(format!("for_days: {d} must be at least 1")));
             }
             c.for_days = d;
         }
@@ -350,7 +348,7 @@ impl Rechecker {
             )
         })
         .await
-        .map_err(|e| RecheckError::Config(format!("re-check task failed: {e}")))??;
+        .map_err(|e| RecheckError::Config(format!("[recheck]: re-check task failed: {e}")))??;
         for d in due {
             if only.is_some_and(|keys| !keys.contains(&d.post.key)) {
                 continue;
@@ -413,7 +411,7 @@ impl Rechecker {
                 store.record_check(&key, state, status, &detail2, seq, at, next)
             })
             .await
-            .map_err(|e| RecheckError::Config(format!("re-check task failed: {e}")))??;
+            .map_err(|e| RecheckError::Config(format!("[recheck]: re-check task failed: {e}")))??;
             if state != "error" && recorded.previous.as_deref() != Some(state) {
                 tracing::info!(post = %d.post.key, url = %d.post.url, state, detail = %detail, "re-check: state changed");
             }
@@ -468,13 +466,7 @@ mod tests {
     #[test]
     fn config_defaults_and_errors() {
         let w = |s: &str| {
-            let mut w = Watchlist {
-                targets: vec![],
-                sources: vec![],
-                extra: toml::Table::new(),
-            };
-            w.extra = toml::from_str(s).expect("toml");
-            w
+            crate::config::parse_str(s, std::path::Path::new("w.toml")).expect("watchlist")
         };
         assert_eq!(
             RecheckConfig::from_watchlist(&w("")).expect("default"),

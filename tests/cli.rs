@@ -138,6 +138,34 @@ fn watchlist_errors_name_file_line_column_and_field() {
             "acme.toml:4:1: source #1 (rss): every:",
         ),
         ("[[target]\nid = 1\n", "acme.toml:1:"),
+        (
+            "[[alert]]\nkind = \"jsonl\"\npath = \"a.jsonl\"\n\n[[alert]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"ftp://example.jp\"\n",
+            "acme.toml:8:1: [[alert]] #2 (hook): url: \"ftp://example.jp\" is not an http(s) URL",
+        ),
+        (
+            "[[alert]]\nkind = \"webhook\"\nurl = \"https://example.jp/h\"\nmin_severity = \"high\"\n",
+            "acme.toml:4:16: [[alert]] #1: invalid type: string \"high\"",
+        ),
+        (
+            "[recheck]\nevery = \"1d\"\nevry = \"6h\"\n",
+            "acme.toml:3:1: [recheck]: unknown field `evry`",
+        ),
+        (
+            "[recheck]\nfor_days = 0\n",
+            "acme.toml:2:1: [recheck]: for_days: 0 must be at least 1",
+        ),
+        (
+            "[evidence]\nscreenshot_timeout = \"0s\"\n",
+            "acme.toml:2:1: [evidence]: screenshot_timeout: must be at least 1s",
+        ),
+        (
+            "[fetch]\nretries = 1\nmin_delay = 5\n",
+            "acme.toml:3:13: [fetch]: invalid type: integer `5`",
+        ),
+        (
+            "[serve]\nport = 8080\n",
+            "acme.toml:1:2: unknown field `serve`",
+        ),
     ];
     for (text, want) in cases {
         let (dir, path) = temp_watchlist(text);
@@ -232,5 +260,56 @@ fn demo_finds_hits_without_network() {
     assert!(
         !stdout.contains("3141-5926"),
         "watched phone printed in clear: {stdout}"
+    );
+}
+
+#[test]
+fn tables_of_several_watchlist_files_merge_and_a_repeated_table_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wl = dir.path().join("watchlists");
+    std::fs::create_dir(&wl).expect("mkdir");
+    std::fs::write(
+        wl.join("a.toml"),
+        "[[target]]\nid = \"a\"\nkind = \"business\"\nnames = [\"山田商事\"]\n\n[[alert]]\nname = \"file-a\"\nkind = \"jsonl\"\npath = \"a.jsonl\"\n\n[recheck]\nevery = \"6h\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        wl.join("b.toml"),
+        "[[alert]]\nname = \"file-b\"\nkind = \"jsonl\"\npath = \"b.jsonl\"\n\n[[alert]]\nname = \"bad\"\nkind = \"pager\"\n",
+    )
+    .expect("write");
+    let check = |d: &std::path::Path| {
+        let out = mimamori(d, &["watchlist", "check", wl.to_str().expect("utf8")], b"");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The third alert (second of b.toml) is located in b.toml, not by its merged position.
+    let (code, _, err) = check(dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("b.toml:8:1: [[alert]] #3 (bad): kind: unknown sink kind \"pager\""),
+        "{err}"
+    );
+    std::fs::write(
+        wl.join("b.toml"),
+        "[[alert]]\nname = \"file-b\"\nkind = \"jsonl\"\npath = \"b.jsonl\"\n",
+    )
+    .expect("write");
+    let (code, out, err) = check(dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("alert file-a") && out.contains("alert file-b"),
+        "{out}"
+    );
+    assert!(out.contains("re-checks every 6h for 180 days"), "{out}");
+    std::fs::write(wl.join("c.toml"), "[recheck]\nevery = \"1d\"\n").expect("write");
+    let (code, _, err) = check(dir.path());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("c.toml:1:1: [recheck]: already set in") && err.contains("a.toml:11:1"),
+        "{err}"
     );
 }

@@ -39,16 +39,9 @@ const BATCH: usize = 200;
 /// What went wrong with alerting.
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
-    /// An `[[alert]]` table is wrong.
-    #[error("[[alert]] #{index}{name}: {message}")]
-    Config {
-        /// 1-based position of the table.
-        index: usize,
-        /// ` (name)` when it has one.
-        name: String,
-        /// What is wrong, with the field.
-        message: String,
-    },
+    /// An `[[alert]]` table is wrong: `file:line:col: [[alert]] #n (name): field: what`.
+    #[error("{0}")]
+    Config(String),
     /// The state database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -225,24 +218,26 @@ pub fn routes(watchlist: &Watchlist) -> Result<Vec<Route>, AlertError> {
     let Some(value) = watchlist.extra.get("alert") else {
         return Ok(Vec::new());
     };
-    let tables = match value {
-        toml::Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
+    let count = match value {
+        toml::Value::Array(a) => a.len(),
+        _ => 1,
     };
     let mut out: Vec<Route> = Vec::new();
-    for (i, t) in tables.into_iter().enumerate() {
+    for i in 0..count {
         let index = i + 1;
-        let err = |name: &Option<String>, message: String| AlertError::Config {
-            index,
-            name: name
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default(),
-            message,
+        let err = |name: &Option<String>, message: String| {
+            let label = match name {
+                Some(n) => format!("[[alert]] #{index} ({n})"),
+                None => format!("[[alert]] #{index}"),
+            };
+            AlertError::Config(watchlist.located("alert", i, &label, &message))
         };
-        let cfg: AlertConfig = t
-            .try_into()
-            .map_err(|e: toml::de::Error| err(&None, e.message().trim().to_string()))?;
+        let Some(cfg) = watchlist
+            .section::<AlertConfig>("alert", i, &format!("[[alert]] #{index}"))
+            .map_err(AlertError::Config)?
+        else {
+            continue;
+        };
         let name = cfg
             .name
             .clone()

@@ -36,13 +36,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             data.join(STATE_FILE).display()
         );
     }
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("watchlists"));
     let watchlist = super::load_watchlist(args.config.as_deref())?;
-    let config = RecheckConfig::from_watchlist(&watchlist)
-        .with_context(|| format!("{}", config_path.display()))?;
+    let config = RecheckConfig::from_watchlist(&watchlist)?;
     let store = Arc::new(Store::open(data)?);
     let only = if args.hits.is_empty() {
         None
@@ -56,9 +51,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         }
         Some(keys)
     };
-    let fetcher = Fetcher::new(
-        fetch_config(&watchlist).with_context(|| format!("{}", config_path.display()))?,
-    )?;
+    let fetcher = Fetcher::new(fetch_config(&watchlist)?)?;
     let mut built: Vec<Arc<dyn Source>> = Vec::new();
     for cfg in &watchlist.sources {
         built.push(Arc::from(sources::build(cfg)?));

@@ -43,30 +43,23 @@ pub struct Args {
 const PLAIN_PROGRESS: Duration = Duration::from_secs(30);
 
 pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("watchlists"));
     let watchlist = super::load_watchlist(args.config.as_deref())?;
-    let mut shots = ShotConfig::from_watchlist(&watchlist)
-        .with_context(|| format!("{}: cannot set up screenshots", config_path.display()))?;
+    let mut shots = ShotConfig::from_watchlist(&watchlist).context("cannot set up screenshots")?;
     shots.enabled &= !args.no_screenshots;
     let store = Arc::new(Store::open(data)?);
     let watcher = match Watcher::from_watchlist(&watchlist, Arc::clone(&store)) {
         Ok(w) => w,
-        // The other errors name their file already.
-        Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{}: {e}", config_path.display()),
+        // The errors name their file already.
+        Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{e}"),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot start watching")),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let routes = mimamori::alert::routes(&watchlist)
-        .with_context(|| format!("{}: cannot set up alerts", config_path.display()))?;
+    let routes = mimamori::alert::routes(&watchlist).context("cannot set up alerts")?;
     let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&store), routes));
-    let recheck = RecheckConfig::from_watchlist(&watchlist)
-        .with_context(|| format!("{}: cannot set up re-checks", config_path.display()))?;
+    let recheck = RecheckConfig::from_watchlist(&watchlist).context("cannot set up re-checks")?;
     let rechecker = recheck
         .enabled
         .then(|| Arc::new(watcher.rechecker(recheck)));

@@ -95,12 +95,45 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
                 }
             }
             for s in &wl.sources {
+                mimamori::sources::build(s)?;
                 println!(
                     "  source {} {} every {:?} ({})",
                     s.kind, s.url, s.every, s.origin
                 );
             }
+            // The other tables are read by `watch`; check them here too, so a mistake is found
+            // before the service starts.
+            mimamori::watch::fetch_config(&wl)?;
+            let shots = mimamori::evidence::screenshot::ShotConfig::from_watchlist(&wl)?;
+            let recheck = mimamori::recheck::RecheckConfig::from_watchlist(&wl)?;
+            for r in mimamori::alert::routes(&wl)? {
+                println!("  alert {}", r.name);
+            }
+            println!(
+                "  screenshots {}; re-checks {}",
+                if shots.enabled { "on" } else { "off" },
+                if recheck.enabled {
+                    format!(
+                        "every {} for {} days",
+                        humantime(recheck.every),
+                        recheck.for_days
+                    )
+                } else {
+                    "off".to_string()
+                }
+            );
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// `1d`, `6h`, `90m` or `45s`: the largest unit that divides `d`.
+fn humantime(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= n && secs.is_multiple_of(n) {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
 }

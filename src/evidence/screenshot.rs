@@ -135,8 +135,8 @@ pub enum ShotError {
         /// The error.
         message: String,
     },
-    /// The `[evidence]` table is wrong.
-    #[error("[evidence]: {0}")]
+    /// The `[evidence]` table is wrong (the message names the file, line and field).
+    #[error("{0}")]
     Config(String),
     /// Writing the files or the ledger failed.
     #[error(transparent)]
@@ -181,30 +181,26 @@ impl ShotConfig {
     /// The settings of a watchlist's `[evidence]` table (defaults when absent).
     pub fn from_watchlist(watchlist: &Watchlist) -> Result<ShotConfig, ShotError> {
         let mut out = ShotConfig::default();
-        let Some(v) = watchlist.extra.get("evidence") else {
+        let Some(raw) = watchlist
+            .section::<RawShotConfig>("evidence", 0, "[evidence]")
+            .map_err(ShotError::Config)?
+        else {
             return Ok(out);
         };
-        let raw: RawShotConfig = v
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| ShotError::Config(e.message().to_string()))?;
+        let bad = |m: String| ShotError::Config(watchlist.located("evidence", 0, "[evidence]", &m));
         if let Some(on) = raw.screenshots {
             out.enabled = on;
         }
         if let Some(t) = raw.screenshot_timeout {
             out.timeout = crate::config::parse_duration(&t)
-                .map_err(|e| ShotError::Config(format!("screenshot_timeout: {e}")))?;
+                .map_err(|e| bad(format!("screenshot_timeout: {e}")))?;
             if out.timeout < Duration::from_secs(1) {
-                return Err(ShotError::Config(
-                    "screenshot_timeout: must be at least 1s".into(),
-                ));
+                return Err(bad("screenshot_timeout: must be at least 1s".into()));
             }
         }
         if let Some(w) = raw.screenshot_width {
             if !(320..=3840).contains(&w) {
-                return Err(ShotError::Config(format!(
-                    "screenshot_width: {w} is outside 320..=3840"
-                )));
+                return Err(bad(format!("screenshot_width: {w} is outside 320..=3840")));
             }
             out.width = w;
         }
@@ -772,9 +768,8 @@ mod tests {
 
     #[test]
     fn evidence_table_sets_and_checks_the_screenshot_keys() {
-        let wl = |t: &str| Watchlist {
-            extra: toml::from_str(t).expect("toml"),
-            ..Watchlist::default()
+        let wl = |t: &str| {
+            crate::config::parse_str(t, std::path::Path::new("w.toml")).expect("watchlist")
         };
         assert_eq!(
             ShotConfig::from_watchlist(&wl("")).expect("defaults"),
@@ -792,6 +787,6 @@ mod tests {
         assert!(e.to_string().contains("screenshot_timeout"), "{e}");
         let e = ShotConfig::from_watchlist(&wl("[evidence]\nscreenshots = \"no\"\n"))
             .expect_err("bad type");
-        assert!(e.to_string().starts_with("[evidence]:"), "{e}");
+        assert!(e.to_string().starts_with("w.toml:2:15: [evidence]:"), "{e}");
     }
 }

@@ -52,8 +52,8 @@ pub enum WatchError {
     /// The watchlist has no `[[source]]`.
     #[error("no [[source]] to watch: add a [[source]] table (kind, url, every) to the watchlist")]
     NoSources,
-    /// The `[fetch]` table is wrong.
-    #[error("[fetch]: {0}")]
+    /// The `[fetch]` table is wrong (the message names the file, line and field).
+    #[error("{0}")]
     FetchConfig(String),
     /// A source could not be built from its table.
     #[error(transparent)]
@@ -194,13 +194,10 @@ pub type BuildSource = dyn Fn(&SourceConfig) -> Result<Box<dyn Source>, SourceEr
 
 /// The `[fetch]` settings of a watchlist (defaults when absent).
 pub fn fetch_config(watchlist: &Watchlist) -> Result<FetchConfig, WatchError> {
-    match watchlist.extra.get("fetch") {
-        None => Ok(FetchConfig::default()),
-        Some(v) => v
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| WatchError::FetchConfig(e.message().to_string())),
-    }
+    Ok(watchlist
+        .section("fetch", 0, "[fetch]")
+        .map_err(WatchError::FetchConfig)?
+        .unwrap_or_default())
 }
 
 impl Watcher {

@@ -151,7 +151,7 @@ pub fn unshot_hits(evidence: &Evidence, store: &Store) -> Result<Vec<ShotTarget>
             limit: Some(1_000),
             ..HitFilter::default()
         })
-        .map_err(|e| ShotError::Config(format!("cannot list recent hits: {e}")))?;
+        .map_err(|e| ShotError::Config(format!("[evidence]: cannot list recent hits: {e}")))?;
     let entries = ledger::entries(evidence.dir())?;
     let mut out = Vec::new();
     // Oldest first: they have waited longest.
