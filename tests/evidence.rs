@@ -246,3 +246,110 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("chain broken"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_hits_keep_their_thread_page_with_the_neighbouring_posts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let web = crate::crawl::start_boards(mimamori::simweb::Faults::default()).await;
+    let config = crate::crawl::write_config(d, &web, "1m");
+    for (site, thread) in [("5ch", 2), ("shitaraba", 1)] {
+        web.post_to(site, thread, &format!("{site}の前のレス：今日は寒いね"))
+            .expect("post");
+    }
+    web.post_to("5ch", 2, "さくら食品は産地偽装してる詐欺企業")
+        .expect("post");
+    web.post_to("shitaraba", 1, "小林クリニック燃やしてやる。覚えとけ")
+        .expect("post");
+    let (cfg, data) = (config.to_str().expect("utf8"), d.join("data"));
+    let out = crate::crawl::run(
+        d,
+        &[
+            "watch",
+            "--once",
+            "--no-screenshots",
+            "--config",
+            cfg,
+            "--data",
+            data.to_str().expect("utf8"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&data).expect("store");
+    let hits = store.hits(&HitFilter::default()).expect("hits");
+    let entries = ledger::entries(&mimamori::evidence::evidence_dir(&data)).expect("ledger");
+    for (site, risky, neighbour) in [
+        ("5ch", "産地偽装", "5chの前のレス"),
+        ("shitaraba", "燃やしてやる", "shitarabaの前のレス"),
+    ] {
+        let hit = hits
+            .iter()
+            .find(|h| h.source_id.starts_with(site) && h.post_key.starts_with(site))
+            .unwrap_or_else(|| panic!("no {site} hit: {hits:?}"));
+        let post = store.post(&hit.post_key).expect("post").expect("stored");
+        let thread = entries
+            .iter()
+            .find(|e| {
+                e.kind == mimamori::evidence::KIND_THREAD && e.post_keys.contains(&hit.post_key)
+            })
+            .unwrap_or_else(|| panic!("no thread page captured for {}", hit.post_key));
+        // The page around the post: <thread>/<n-10>-<n+10> of its permalink's thread.
+        let thread_url = post.url.rsplit_once('/').expect("permalink").0;
+        assert!(
+            thread.url.starts_with(thread_url) && thread.url.contains('-'),
+            "{} for {}",
+            thread.url,
+            post.url
+        );
+        let packet = d.join(format!("packet-{site}"));
+        let id = hit.id.to_string();
+        let (code, _, stderr) = run(
+            d,
+            &[
+                "--data",
+                data.to_str().expect("utf8"),
+                "evidence",
+                "export",
+                &id,
+                "--out",
+                packet.to_str().expect("utf8"),
+            ],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        let report = std::fs::read_to_string(packet.join("report.html")).expect("report");
+        let section = report
+            .split("1-2. 前後の投稿")
+            .nth(1)
+            .and_then(|r| r.split("<h2>").next())
+            .unwrap_or_else(|| panic!("{site}: no neighbouring-posts section: {report}"));
+        assert!(section.contains(neighbour), "{site}: {section}");
+        assert!(section.contains(risky), "{site}: {section}");
+        let number = post.number.expect("number");
+        assert!(
+            section.contains(&format!("★ {number}")),
+            "{site}: the hit's post is marked: {section}"
+        );
+        // Decoded from Shift_JIS / EUC-JP: no replacement characters.
+        assert!(!section.contains('\u{FFFD}'), "{site}: {section}");
+        if let Some(out) = warcio(&[
+            "check",
+            packet.join("evidence.warc.gz").to_str().expect("utf8"),
+        ]) {
+            assert!(
+                out.status.success(),
+                "{site}: warcio check of the packet failed"
+            );
+        }
+    }
+    let (code, stdout, stderr) = run(
+        d,
+        &["--data", data.to_str().expect("utf8"), "evidence", "verify"],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}

@@ -381,5 +381,10 @@ async fn without_chromium_watch_goes_on_and_the_packet_says_why() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("no screenshots"), "{stderr}");
     let all = ledger::entries(&mimamori::evidence::evidence_dir(&d.join("data2"))).expect("ledger");
-    assert!(all.iter().all(|e| e.kind == "warc" || e.kind == "warcinfo"));
+    assert!(
+        all.iter()
+            .all(|e| !mimamori::evidence::screenshot::KINDS.contains(&e.kind.as_str())),
+        "no screenshot entries when they are off: {all:?}"
+    );
+    assert!(all.iter().any(|e| e.kind == "warc"));
 }

@@ -87,7 +87,7 @@ fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
             .context("cannot write the records")?;
         return Ok(Outcome::Ok);
     }
-    let block = response_block(&records).with_context(|| {
+    let block = evidence::warc::response_block(&records).with_context(|| {
         format!(
             "{}: the capture at offset {} holds no response record",
             entry.path, entry.offset
@@ -99,31 +99,6 @@ fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
     );
     out.write_all(block).context("cannot write the response")?;
     Ok(Outcome::Ok)
-}
-
-/// The block of the `response` record among concatenated WARC records.
-fn response_block(records: &[u8]) -> Option<&[u8]> {
-    let mut rest = records;
-    while !rest.is_empty() {
-        let head_end = find(rest, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length: "))?
-            .trim()
-            .parse()
-            .ok()?;
-        let block = rest.get(head_end + 4..head_end + 4 + length)?;
-        if head.lines().any(|l| l == "WARC-Type: response") {
-            return Some(block);
-        }
-        rest = rest.get(head_end + 4 + length + 4..)?;
-    }
-    None
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {

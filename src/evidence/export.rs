@@ -80,9 +80,13 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
             dir,
         });
     }
+    let threads: Vec<&Entry> = all
+        .iter()
+        .filter(|e| e.kind == super::KIND_THREAD && e.post_keys.contains(&input.hit.post_key))
+        .collect();
     let mut warc = Vec::new();
     let mut used: Vec<Entry> = Vec::new();
-    for c in &captures {
+    for c in captures.iter().chain(&threads) {
         if let Some(info) = all
             .iter()
             .find(|e| e.kind == "warcinfo" && e.path == c.path)
@@ -115,7 +119,11 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
     if let Some(text) = &shots.missing {
         files.push(("SCREENSHOTS.txt".into(), text.clone().into_bytes()));
     }
-    let report = report_html(input, &capture, &shots, &used, now);
+    let context = match threads.first() {
+        Some(e) => Some(ThreadContext::read(&dir, e, input)?),
+        None => None,
+    };
+    let report = report_html(input, &capture, context.as_ref(), &shots, &used, now);
     files.push(("report.html".into(), report.into_bytes()));
     let manifest = Manifest {
         software: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
@@ -332,9 +340,92 @@ fn rights(categories: &[String], person: bool) -> Vec<(&'static str, &'static st
     out
 }
 
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS JST` (as given when it does not parse).
+fn jst_of(t: &str) -> String {
+    DateTime::parse_from_rfc3339(t)
+        .map(|t| {
+            t.with_timezone(&jst())
+                .format("%Y-%m-%d %H:%M:%S JST")
+                .to_string()
+        })
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The thread page captured with the post: where and when, and the posts it shows.
+struct ThreadContext {
+    url: String,
+    captured_at: String,
+    seq: u64,
+    title: Option<String>,
+    /// Number, name, date as shown, ID, body text.
+    posts: Vec<(u64, String, String, Option<String>, String)>,
+}
+
+impl ThreadContext {
+    fn read(dir: &Path, e: &Entry, input: &PacketInput) -> Result<ThreadContext, EvidenceError> {
+        let records = read_entry(dir, e)?;
+        let kind = input.post.as_ref().map_or("", |p| p.source_kind.as_str());
+        let fallback = if kind == "shitaraba" {
+            encoding_rs::EUC_JP
+        } else {
+            encoding_rs::SHIFT_JIS
+        };
+        let page = super::warc::response_block(&records)
+            .and_then(|b| super::warc::response_text(b, fallback))
+            .and_then(|html| crate::sources::thread_page(kind, &html))
+            .unwrap_or_default();
+        Ok(ThreadContext {
+            url: e.url.clone(),
+            captured_at: e.captured_at.clone(),
+            seq: e.seq,
+            title: page.title,
+            posts: page
+                .posts
+                .into_iter()
+                .map(|p| {
+                    let body = crate::sources::fivech::board::body_to_text(&p.body_html);
+                    (p.number, p.name, p.date_raw, p.author_id, body)
+                })
+                .collect(),
+        })
+    }
+
+    /// The report's section: the posts around the hit's, as the captured page shows them.
+    fn html(&self, number: Option<u64>) -> String {
+        let mut s = String::from("<h2>1-2. 前後の投稿（スレッド・ページ）</h2>");
+        s.push_str(&format!(
+            "<p>{}（{}、台帳 #{}）の記載。★ が本件投稿。</p>",
+            esc(&self.url),
+            esc(&jst_of(&self.captured_at)),
+            self.seq
+        ));
+        if let Some(t) = &self.title {
+            s.push_str(&format!("<p>スレッド名：{}</p>", esc(t)));
+        }
+        if self.posts.is_empty() {
+            s.push_str("<p class=\"warn\">保存したページから投稿を読み取れませんでした（WARC の原本を参照）。</p>");
+            return s;
+        }
+        s.push_str("<table><tr><th>番号</th><th>投稿者・日時・ID</th><th>本文</th></tr>");
+        for (n, name, date, id, body) in &self.posts {
+            let mark = if Some(*n) == number { "★ " } else { "" };
+            s.push_str(&format!(
+                "<tr><td>{mark}{n}</td><td>{}<br>{} {}</td><td><pre>{}</pre></td></tr>",
+                esc(name),
+                esc(date),
+                esc(id.as_deref().unwrap_or("")),
+                esc(body)
+            ));
+        }
+        s.push_str("</table>");
+        s
+    }
+}
+
 fn report_html(
     input: &PacketInput,
     cap: &CaptureFacts,
+    context: Option<&ThreadContext>,
     shots: &ShotFiles,
     entries: &[Entry],
     now: DateTime<Utc>,
@@ -355,15 +446,6 @@ fn report_html(
     // Hits do not record the target's kind; personal data marks a person.
     let person = h.categories.iter().any(|c| c == "personal_data");
     let opt = |v: Option<&String>| esc(v.map(String::as_str).unwrap_or("（不明）"));
-    let jst_of = |t: &str| {
-        DateTime::parse_from_rfc3339(t)
-            .map(|t| {
-                t.with_timezone(&jst())
-                    .format("%Y-%m-%d %H:%M:%S JST")
-                    .to_string()
-            })
-            .unwrap_or_else(|_| t.to_string())
-    };
     let title = p.and_then(|p| p.thread_title.clone());
     let number = p
         .and_then(|p| p.number)
@@ -415,6 +497,13 @@ fn report_html(
     );
     s.push_str("</table><p>本文：</p>");
     s.push_str(&format!("<pre>{}</pre>", esc(body)));
+    match context {
+        Some(c) => s.push_str(&c.html(p.and_then(|p| p.number))),
+        None if p.is_some_and(|p| matches!(p.source_kind.as_str(), "5ch" | "shitaraba")) => {
+            s.push_str("<h2>1-2. 前後の投稿（スレッド・ページ）</h2><p class=\"warn\">スレッド・ページは保存されていません（取得時に失敗。ソースの状態を参照）。</p>");
+        }
+        None => {}
+    }
     s.push_str("<h2>2. 取得（保存）の記録</h2><table>");
     row(
         &mut s,

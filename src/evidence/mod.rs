@@ -38,6 +38,9 @@ use warc::Record;
 pub const EVIDENCE_DIR: &str = "evidence";
 /// Where the WARC files go inside the evidence directory.
 pub const WARC_DIR: &str = "warc";
+/// Ledger kind of a thread page captured with a flagged post (its read.cgi page, with the
+/// posts around it).
+pub const KIND_THREAD: &str = "thread";
 
 /// What went wrong with evidence; each message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -180,11 +183,14 @@ impl Evidence {
         })
     }
 
-    /// Captures every response in `captures` that produced one of the `flagged` posts:
-    /// request, response and metadata records, one ledger entry each. Returns the entries.
+    /// Captures every response in `captures` that produced one of the `flagged` posts, and
+    /// every thread page in `context` that shows one ([`Source::context_request`](crate::sources::Source::context_request)):
+    /// request, response and metadata records, one ledger entry each (kind `warc`, and
+    /// [`KIND_THREAD`] for the thread pages). Returns the entries.
     pub fn capture(
         &self,
         captures: &[Capture],
+        context: &[Capture],
         flagged: &[(&Post, &Analysis)],
     ) -> Result<Vec<Entry>, EvidenceError> {
         let by_key: HashMap<&str, (&Post, &Analysis)> = flagged
@@ -201,7 +207,17 @@ impl Evidence {
             if posts.is_empty() {
                 continue;
             }
-            out.push(self.capture_one(capture, &posts)?);
+            out.push(self.capture_one(capture, &posts, "warc")?);
+        }
+        for capture in context {
+            let posts: Vec<(&Post, &Analysis)> = capture
+                .post_keys
+                .iter()
+                .filter_map(|k| by_key.get(k.as_str()).copied())
+                .collect();
+            if !posts.is_empty() {
+                out.push(self.capture_one(capture, &posts, KIND_THREAD)?);
+            }
         }
         Ok(out)
     }
@@ -210,6 +226,7 @@ impl Evidence {
         &self,
         capture: &Capture,
         posts: &[(&Post, &Analysis)],
+        kind: &str,
     ) -> Result<Entry, EvidenceError> {
         let r = &capture.response;
         let meta = serde_json::json!({
@@ -219,7 +236,7 @@ impl Evidence {
             "posts": posts.iter().map(|(p, a)| serde_json::json!({"post": p, "analysis": a})).collect::<Vec<_>>(),
         });
         let keys = posts.iter().map(|(p, _)| p.key.clone()).collect();
-        self.append_exchange(r, &meta, "warc", keys)
+        self.append_exchange(r, &meta, kind, keys)
     }
 
     /// Keeps a re-check's response (see [`crate::recheck`]) as request, response and metadata

@@ -216,6 +216,52 @@ fn clean(v: &str) -> String {
     v.chars().filter(|c| !matches!(c, '\r' | '\n')).collect()
 }
 
+/// The block of the `response` record among concatenated WARC records (the HTTP response as
+/// received: status line, headers, body).
+pub fn response_block(records: &[u8]) -> Option<&[u8]> {
+    let mut rest = records;
+    while !rest.is_empty() {
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))?
+            .trim()
+            .parse()
+            .ok()?;
+        let block = rest.get(head_end + 4..head_end + 4 + length)?;
+        if head.lines().any(|l| l == "WARC-Type: response") {
+            return Some(block);
+        }
+        rest = rest.get(head_end + 4 + length + 4..)?;
+    }
+    None
+}
+
+/// The body of a stored HTTP response block decoded as text: by the `charset` of its
+/// Content-Type, else `fallback`. Undecodable bytes become U+FFFD.
+pub fn response_text(block: &[u8], fallback: &'static encoding_rs::Encoding) -> Option<String> {
+    let head_end = find(block, b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&block[..head_end]);
+    let charset = head
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("content-type:"))
+        .find_map(|l| {
+            l.split(';')
+                .find_map(|p| p.trim().strip_prefix("charset="))
+                .map(|c| c.trim_matches('"').to_string())
+        });
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(fallback);
+    let (text, _, _) = encoding.decode(block.get(head_end + 4..)?);
+    Some(text.into_owned())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! A simulated したらば board: `/<cat>/<no>/subject.txt` (EUC-JP, `<key>.cgi,title(n)` with
 //! the first thread repeated as the last line, conditional GET) and
+//! `/bbs/read.cgi/<cat>/<no>/<key>/<range>` (the HTML page a person sees, EUC-JP),
 //! `/bbs/rawmode.cgi/<cat>/<no>/<key>/<range>` (EUC-JP, `no<>name<>mail<>date<>body<>title<>ID`;
 //! ranges `N-`, `N`, `N-M`, `lN`). Deleted posts leave gaps in the numbers; threads fill at the
 //! post limit and move to the archive (`ERROR: STORAGE IN`) once the next part has 10 posts.
@@ -153,6 +154,53 @@ impl SimShitaraba {
     }
 }
 
+impl SimShitaraba {
+    /// The thread's read.cgi page as したらば serves it: EUC-JP HTML, one
+    /// `<dt id="comment_N">` (number, name, date and ID) and `<dd>` (body) per post in the
+    /// range, post 1 always; archived threads are still served (過去ログ).
+    fn read_cgi(&self, key: &str, range: &str) -> Response {
+        let mut b = self.lock();
+        let Some(t) = b.threads.iter().find(|t| t.key.to_string() == key) else {
+            b.log.push(format!("read.cgi/{key}/{range} 404"));
+            return (StatusCode::NOT_FOUND, "スレッドが見つかりません").into_response();
+        };
+        let last = t.data.posts.last().map_or(0, |p| p.0);
+        let (from, to) = raw_range(range, last);
+        let link = format!("/bbs/read.cgi/{}/{}/{}", self.category, self.number, t.key);
+        let mut html = format!(
+            "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=EUC-JP\"><title>{0} - したらば掲示板</title></head><body>\n<div id=\"thread-header\"><h1 class=\"thread-title\">{0}</h1></div>\n<dl id=\"thread-body\">\n",
+            t.title
+        );
+        for (n, line) in &t.data.posts {
+            if *n != 1 && (*n < from || *n > to) {
+                continue;
+            }
+            let f: Vec<&str> = line.split("<>").collect();
+            let field = |i: usize| f.get(i).copied().unwrap_or("");
+            let name = if field(2).is_empty() {
+                format!("<font color=\"#008800\"><b>{}</b></font>", field(1))
+            } else {
+                format!("<a href=\"mailto:{}\"><b>{}</b></a>", field(2), field(1))
+            };
+            html.push_str(&format!(
+                "<dt id=\"comment_{n}\"><a href=\"{link}/{n}\">{n}</a>：{name}：{} ID:{}</dt>\n<dd> {} <br><br></dd>\n",
+                field(3),
+                field(6),
+                field(4)
+            ));
+        }
+        html.push_str("</dl>\n</body></html>\n");
+        b.log.push(format!("read.cgi/{key}/{range} 200"));
+        let (bytes, _, _) = encoding_rs::EUC_JP.encode(&html);
+        let mut r = (StatusCode::OK, bytes.into_owned()).into_response();
+        r.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("text/html; charset=EUC-JP"),
+        );
+        r
+    }
+}
+
 fn error_response(what: &'static str) -> Response {
     let mut r = (StatusCode::OK, "").into_response();
     r.headers_mut()
@@ -189,10 +237,15 @@ impl SimSite for SimShitaraba {
             "/{cat}/{no}/subject.txt",
             get(|State(s): State<Arc<Self>>, h: HeaderMap| async move { s.subject(&h) }),
         );
-        thread_routes(
+        let router = thread_routes(
             router,
             "/bbs/rawmode.cgi/{cat}/{no}/{key}",
             |s, key, range, _| s.rawmode(key, range),
+        );
+        thread_routes(
+            router,
+            "/bbs/read.cgi/{cat}/{no}/{key}",
+            |s, key, range, _| s.read_cgi(key, range),
         )
         .with_state(self)
     }

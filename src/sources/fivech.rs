@@ -528,6 +528,16 @@ impl Source for FiveCh {
         shared::poll(self, self.first_poll, ctx).await
     }
 
+    /// The read.cgi page with the posts and their neighbours (5ch also shows post 1 on it).
+    fn context_request(&self, posts: &[&Post]) -> Option<FetchRequest> {
+        let url = crate::sources::context_url(posts)?;
+        Some(
+            FetchRequest::get(url)
+                .with_encoding(encoding_rs::SHIFT_JIS)
+                .with_header("user-agent", USER_AGENT),
+        )
+    }
+
     /// Reads the post's read.cgi page (what a person sees; it also serves threads gone to
     /// kako) and finds the post by number.
     async fn recheck(

@@ -21,9 +21,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use url::Url;
 
 use crate::config::{SourceConfig, Target};
-use crate::fetch::{FetchError, FetchResponse, Fetcher};
+use crate::fetch::{FetchError, FetchRequest, FetchResponse, Fetcher};
 use crate::model::Post;
 
 /// Saved cursor values of one source, by key (a thread key, `feed`, a query…).
@@ -115,6 +116,15 @@ pub trait Source: Send + Sync {
     fn every(&self) -> Duration;
     /// Fetches what is new since the cursors.
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError>;
+    /// The page that shows `posts` (flagged posts of one thread, see
+    /// [`crate::spread::thread_of`]) in context, captured with them before the commit: for a
+    /// board, the thread's read.cgi page around them. `None` (the default) when the response
+    /// already is the page a person sees.
+    fn context_request(&self, posts: &[&Post]) -> Option<FetchRequest> {
+        let _ = posts;
+        None
+    }
+
     /// Looks at one of its posts again: still up, changed or deleted (see [`crate::recheck`]).
     /// The default fetches the post's permalink.
     async fn recheck(
@@ -123,6 +133,37 @@ pub trait Source: Send + Sync {
         post: &Post,
     ) -> Result<crate::recheck::Observation, SourceError> {
         crate::recheck::check_page(fetcher, post).await
+    }
+}
+
+/// Posts around a flagged post on its thread page: this many before the first and after the
+/// last (the page also shows the thread's first post).
+pub const CONTEXT_POSTS: u64 = 10;
+
+/// The read.cgi URL showing `posts` of one thread with [`CONTEXT_POSTS`] around them:
+/// `<thread URL>/<from>-<to>`, from the posts' permalinks `<thread URL>/<number>`.
+pub fn context_url(posts: &[&Post]) -> Option<Url> {
+    let numbers = posts.iter().filter_map(|p| p.number);
+    let (lo, hi) = numbers.fold(None, |acc: Option<(u64, u64)>, n| match acc {
+        None => Some((n, n)),
+        Some((lo, hi)) => Some((lo.min(n), hi.max(n))),
+    })?;
+    let first = posts.first()?;
+    let (thread, last) = first.url.trim_end_matches('/').rsplit_once('/')?;
+    if last.parse::<u64>().ok() != first.number {
+        return None;
+    }
+    let from = lo.saturating_sub(CONTEXT_POSTS).max(1);
+    Url::parse(&format!("{thread}/{from}-{}", hi + CONTEXT_POSTS)).ok()
+}
+
+/// The posts a captured thread page of a `source_kind` source shows (5ch and したらば
+/// read.cgi), for the legal packet; `None` for other kinds.
+pub fn thread_page(source_kind: &str, html: &str) -> Option<fivech::readcgi::ReadCgiPage> {
+    match source_kind {
+        "5ch" => Some(fivech::readcgi::parse_read_cgi(html)),
+        "shitaraba" => Some(shitaraba::parse_read_cgi(html)),
+        _ => None,
     }
 }
 

@@ -373,6 +373,12 @@ impl Source for Shitaraba {
         shared::poll(self, self.first_poll, ctx).await
     }
 
+    /// The read.cgi page (EUC-JP HTML, what a person sees) with the posts and their
+    /// neighbours.
+    fn context_request(&self, posts: &[&Post]) -> Option<FetchRequest> {
+        crate::sources::context_url(posts).map(|u| self.request(u))
+    }
+
     /// Reads the post's number from rawmode (`…/rawmode.cgi/<cat>/<no>/<key>/<n>`): a deleted
     /// post is missing there; a thread that is gone answers `ERROR: … NOT FOUND` or 404.
     async fn recheck(
@@ -427,6 +433,70 @@ impl Source for Shitaraba {
     }
 }
 
+/// Parses したらば's read.cgi page (`dl#thread-body`: `<dt id="comment_N">N：name：date ID:x</dt>`
+/// then `<dd>body</dd>`) into the posts it shows, for the legal packet's neighbouring posts.
+pub fn parse_read_cgi(html: &str) -> crate::sources::fivech::readcgi::ReadCgiPage {
+    use crate::sources::fivech::readcgi::{HtmlPost, ReadCgiPage};
+    use scraper::{Html, Selector};
+    use std::sync::LazyLock;
+    static SEL: LazyLock<Option<(Selector, Selector, Selector)>> = LazyLock::new(|| {
+        Some((
+            Selector::parse("dl#thread-body > dt, dl#thread-body > dd").ok()?,
+            Selector::parse("b").ok()?,
+            Selector::parse("h1, title").ok()?,
+        ))
+    });
+    let mut page = ReadCgiPage::default();
+    let Some((items, bold, title)) = SEL.as_ref() else {
+        return page;
+    };
+    let doc = Html::parse_document(html);
+    page.title = doc
+        .select(title)
+        .min_by_key(|t| t.value().name() != "h1")
+        .map(|t| t.text().collect::<String>().trim().to_string())
+        .filter(|t| !t.is_empty());
+    let mut pending: Option<HtmlPost> = None;
+    for el in doc.select(items) {
+        if el.value().name() == "dt" {
+            if pending.take().is_some() {
+                page.skipped += 1;
+            }
+            let number = el
+                .value()
+                .id()
+                .and_then(|id| id.strip_prefix("comment_"))
+                .and_then(|n| n.parse::<u64>().ok());
+            let Some(number) = number else {
+                page.skipped += 1;
+                continue;
+            };
+            let text: String = el.text().collect();
+            let after_name = text.splitn(3, '：').nth(2).unwrap_or("");
+            let (date_raw, author_id) = crate::sources::fivech::parse::split_date_id(after_name);
+            pending = Some(HtmlPost {
+                number,
+                name: el
+                    .select(bold)
+                    .next()
+                    .map(|b| name_text(&b.inner_html()))
+                    .unwrap_or_default(),
+                date: parse_date(&date_raw),
+                date_raw,
+                author_id,
+                body_html: String::new(),
+            });
+        } else if let Some(mut post) = pending.take() {
+            post.body_html = el.inner_html().trim().to_string();
+            page.posts.push(post);
+        }
+    }
+    if pending.is_some() {
+        page.skipped += 1;
+    }
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +506,59 @@ mod tests {
         assert!(!bad, "fixture not encodable in EUC-JP");
         let (text, _, _) = encoding_rs::EUC_JP.decode(&bytes);
         text.into_owned()
+    }
+
+    #[test]
+    fn read_cgi_page_gives_number_name_date_id_and_body() {
+        let html = euc(concat!(
+            "<html><head><title>雑談 - したらば掲示板</title></head><body>",
+            "<div id=\"thread-header\"><h1 class=\"thread-title\">雑談</h1></div><dl id=\"thread-body\">",
+            "<dt id=\"comment_1\"><a href=\"/bbs/read.cgi/game/1/2/1\">1</a>：<font color=\"#008800\"><b>管理人</b></font>：2026/11/30(月) 12:34:56 ID:admin000</dt>",
+            "<dd> ルールを守って <br> 書き込みましょう <br><br></dd>",
+            "<dt id=\"comment_7\"><a href=\"/bbs/read.cgi/game/1/2/7\">7</a>：<a href=\"mailto:sage\"><b>名無し</b></a>：2026/11/30(月) 13:00:01 ID:Ab12Cd34</dt>",
+            "<dd> 山田商事は詐欺 <br><br></dd>",
+            "<dt>broken</dt></dl></body></html>",
+        ));
+        let page = parse_read_cgi(&html);
+        assert_eq!(page.title.as_deref(), Some("雑談"));
+        assert_eq!(page.posts.len(), 2);
+        assert_eq!(page.skipped, 1);
+        let p = &page.posts[1];
+        assert_eq!((p.number, p.name.as_str()), (7, "名無し"));
+        assert_eq!(p.author_id.as_deref(), Some("ID:Ab12Cd34"));
+        assert!(p.date.is_some(), "{}", p.date_raw);
+        assert!(p.body_html.contains("山田商事は詐欺"));
+    }
+
+    #[test]
+    fn context_url_spans_the_posts_and_their_neighbours() {
+        let post = |url: &str, n: u64| Post {
+            key: format!("shitaraba:x/{n}"),
+            source_kind: "shitaraba".into(),
+            source_id: "shitaraba:x".into(),
+            source_url: url.into(),
+            url: url.into(),
+            thread_title: None,
+            number: Some(n),
+            author_name: None,
+            author_id: None,
+            posted_at_raw: None,
+            posted_at: None,
+            body: String::new(),
+            body_html: None,
+            fetched_at: Utc::now(),
+        };
+        let base = "https://jbbs.shitaraba.jp/bbs/read.cgi/game/1/2";
+        let (a, b) = (
+            post(&format!("{base}/3"), 3),
+            post(&format!("{base}/40"), 40),
+        );
+        assert_eq!(
+            crate::sources::context_url(&[&a, &b]).map(|u| u.to_string()),
+            Some("https://jbbs.shitaraba.jp/bbs/read.cgi/game/1/2/1-50".to_string())
+        );
+        let odd = post("https://example.jp/thread", 5);
+        assert_eq!(crate::sources::context_url(&[&odd]), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use crate::config::{SourceConfig, Target, Watchlist};
 use crate::evidence::{Evidence, EvidenceError};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::model::Post;
-use crate::sources::{self, PollContext, Source, SourceError};
+use crate::sources::{self, Capture, PollContext, Source, SourceError};
 use crate::store::{Hit, Store, StoreError};
 pub use schedule::{host_key, initial_delay};
 
@@ -449,6 +449,44 @@ impl Watcher {
         }
     }
 
+    /// Fetches the thread page of each thread with flagged posts (see
+    /// [`Source::context_request`]), one request per thread. A page that cannot be fetched
+    /// becomes a note: the post's own response is the primary evidence, and the hit must not
+    /// wait for a retry.
+    async fn context_pages(
+        &self,
+        s: &Scheduled,
+        analyzed: &[(Post, Analysis)],
+        notes: &mut Vec<String>,
+    ) -> Vec<Capture> {
+        let mut threads: BTreeMap<&str, Vec<&Post>> = BTreeMap::new();
+        for (p, _) in analyzed.iter().filter(|(_, a)| a.flagged) {
+            threads
+                .entry(crate::spread::thread_of(&p.key))
+                .or_default()
+                .push(p);
+        }
+        let mut out = Vec::new();
+        for posts in threads.values() {
+            let Some(req) = s.source.context_request(posts) else {
+                continue;
+            };
+            let url = req.url.to_string();
+            match self.fetcher.fetch(req).await {
+                Ok(resp) if resp.status == 200 => out.push(Capture {
+                    response: resp,
+                    post_keys: posts.iter().map(|p| p.key.clone()).collect(),
+                }),
+                Ok(resp) => notes.push(format!(
+                    "{url}: thread page not captured: HTTP {}",
+                    resp.status
+                )),
+                Err(e) => notes.push(format!("{url}: thread page not captured: {e}")),
+            }
+        }
+        out
+    }
+
     /// Polls source `i` once: fetch (cancelled if `stop` turns true), drop seen keys,
     /// analyze, commit, report. Failures are recorded in the source's health.
     pub async fn poll_source(
@@ -549,8 +587,10 @@ impl Watcher {
         let new_posts = analyzed.len();
 
         // Evidence before the commit: once committed, the response is never fetched again.
+        let mut notes = out.notes;
         let (analyzed, evidence_entries) = match &self.evidence {
             Some(evidence) if analyzed.iter().any(|(_, a)| a.flagged) => {
+                let context = self.context_pages(s, &analyzed, &mut notes).await;
                 let (evidence, captures) = (Arc::clone(evidence), out.captures);
                 let joined = tokio::task::spawn_blocking(move || {
                     let flagged: Vec<(&Post, &Analysis)> = analyzed
@@ -558,7 +598,9 @@ impl Watcher {
                         .filter(|(_, a)| a.flagged)
                         .map(|(p, a)| (p, a))
                         .collect();
-                    let entries = evidence.capture(&captures, &flagged).map(|e| e.len());
+                    let entries = evidence
+                        .capture(&captures, &context, &flagged)
+                        .map(|e| e.len());
                     (analyzed, entries)
                 })
                 .await
@@ -575,8 +617,7 @@ impl Watcher {
         }
 
         let (store, id) = (self.store.clone(), s.id.clone());
-        let (updates, notes, requests, bytes) =
-            (out.cursor_updates, out.notes, out.requests, out.bytes);
+        let (updates, requests, bytes) = (out.cursor_updates, out.requests, out.bytes);
         let (hits, analyzed, notes) = blocking(move || {
             let hits = store.commit_poll(&id, &updates, &analyzed, &notes)?;
             if let Err(e) = store.record_traffic(&id, requests, bytes) {
