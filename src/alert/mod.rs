@@ -352,6 +352,8 @@ pub struct DeliveryStats {
 pub struct Dispatcher {
     store: Arc<Store>,
     routes: Vec<Route>,
+    /// Rings when new hits are committed, so they go out now rather than at the next tick.
+    wake: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -375,7 +377,17 @@ pub fn backoff(attempts: i64, seed: i64) -> Duration {
 impl Dispatcher {
     /// A dispatcher over `routes`.
     pub fn new(store: Arc<Store>, routes: Vec<Route>) -> Dispatcher {
-        Dispatcher { store, routes }
+        Dispatcher {
+            store,
+            routes,
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Starts a delivery round now (call it after committing hits): [`Dispatcher::run`]
+    /// otherwise looks at the outbox once a second.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 
     /// True when no sink is configured.
@@ -477,7 +489,8 @@ impl Dispatcher {
         blocking(move || store.outbox_retry(id, next)).await
     }
 
-    /// Delivers every second until `stop` turns true, then once more.
+    /// Delivers every second, and at once when woken ([`Dispatcher::wake`]), until `stop`
+    /// turns true, then once more.
     pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.deliver(Utc::now()).await {
@@ -485,6 +498,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = self.wake.notified() => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
         }

@@ -281,7 +281,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(samples: &[f64]) -> Latency {
+    pub(crate) fn of(samples: &[f64]) -> Latency {
         let mut s = samples.to_vec();
         s.sort_by(f64::total_cmp);
         let rank = |p: f64| {

@@ -10,6 +10,7 @@
 
 pub mod corpus;
 pub mod crawl;
+pub mod evidence;
 pub mod index;
 mod peers;
 

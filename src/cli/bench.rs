@@ -72,6 +72,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Evidence and alerts: capture cost per hit (ms, bytes) against a bare WARC writer,
+    /// alert latency commit → webhook on loopback (goal p99 ≤ 1 s) against a direct POST,
+    /// `evidence verify` MB/s against sha256sum.
+    Evidence {
+        /// Hits captured.
+        #[arg(long, default_value_t = 1_000)]
+        hits: usize,
+        /// Alerts delivered.
+        #[arg(long, default_value_t = 200)]
+        alerts: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Work directory (its evidence-bench/ is removed at the start).
+        #[arg(long, default_value = "target/bench")]
+        workdir: PathBuf,
+        /// Print the figures as JSON after the report.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
@@ -117,12 +137,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             let mut out = stdout.lock();
             let report = mimamori::bench::crawl::run_crawl(&opts, &mut out)
                 .context("crawl benchmark failed")?;
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .context("cannot write the report")?;
-                println!();
-            }
-            Ok(Outcome::Ok)
+            print_json(*json, &mut out, &report)
         }
         Command::Index {
             posts,
@@ -142,12 +157,39 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             let mut out = stdout.lock();
             let report = mimamori::bench::index::run_index(&opts, &mut out)
                 .context("index benchmark failed")?;
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .context("cannot write the report")?;
-                println!();
-            }
-            Ok(Outcome::Ok)
+            print_json(*json, &mut out, &report)
+        }
+        Command::Evidence {
+            hits,
+            alerts,
+            seed,
+            workdir,
+            json,
+        } => {
+            let opts = mimamori::bench::evidence::EvidenceBenchOptions {
+                hits: *hits,
+                alerts: *alerts,
+                seed: *seed,
+                workdir: workdir.clone(),
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let report = mimamori::bench::evidence::run_evidence(&opts, &mut out)
+                .context("evidence benchmark failed")?;
+            print_json(*json, &mut out, &report)
         }
     }
+}
+
+/// Prints `report` as JSON after the text report when asked.
+fn print_json(
+    json: bool,
+    out: &mut impl std::io::Write,
+    report: &impl serde::Serialize,
+) -> anyhow::Result<Outcome> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, report).context("cannot write the report")?;
+        writeln!(out).context("cannot write the report")?;
+    }
+    Ok(Outcome::Ok)
 }

@@ -71,7 +71,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             (Some(r), false) => Some(tokio::spawn(Arc::clone(r).run(rechecks))),
             _ => None,
         };
-        let outcome = watch(watcher, args.once, data, index.clone(), shots).await;
+        let wake = (!dispatcher.is_empty()).then(|| Arc::clone(&dispatcher));
+        let outcome = watch(watcher, args.once, data, index.clone(), shots, wake).await;
         if let (Some(r), true) = (&rechecker, args.once) {
             // A cron-driven `watch --once` re-checks what is due, too.
             match r.run_due(chrono::Utc::now(), false, None).await {
@@ -143,6 +144,7 @@ async fn watch(
     data: &Path,
     index: Option<Arc<SyncHandle>>,
     shots: ShotConfig,
+    alerts: Option<Arc<Dispatcher>>,
 ) -> anyhow::Result<Outcome> {
     let worker = match watcher.evidence() {
         Some(evidence) if shots.enabled => Some(ShotWorker::start(
@@ -162,6 +164,7 @@ async fn watch(
         !once,
         index,
         worker.as_ref().map(ShotWorker::sender),
+        alerts,
     ));
     let summary = if once {
         watcher.run_once(shutdown_signal()).await
@@ -209,10 +212,15 @@ async fn print_events(
     failures: bool,
     index: Option<Arc<SyncHandle>>,
     shots: Option<ShotSender>,
+    alerts: Option<Arc<Dispatcher>>,
 ) {
     while let Some(ev) = rx.recv().await {
         match ev {
             WatchEvent::Hit { hit, post } => {
+                // The hit is committed (with its outbox row): send it now.
+                if let Some(alerts) = &alerts {
+                    alerts.wake();
+                }
                 progress.println(&hit_line(&hit));
                 if let Some(shots) = &shots {
                     shots.submit(ShotTarget::of_hit(&hit, Some(post.source_url.clone())));

@@ -353,7 +353,7 @@ fn warcinfo(filename: &str, date: DateTime<Utc>) -> Record {
 }
 
 /// The request, response and metadata records of one capture.
-fn exchange_records(
+pub(crate) fn exchange_records(
     r: &FetchResponse,
     meta: &serde_json::Value,
     warcinfo_id: Option<String>,
