@@ -734,3 +734,69 @@ async fn mastodon_token_from_the_named_variable() {
         Err(SourceError::Credentials(_))
     ));
 }
+
+// ---------------------------------------------------------------- re-checks of SNS posts
+
+#[tokio::test]
+async fn mastodon_and_bluesky_rechecks_ask_for_the_post_and_see_it_deleted() {
+    use mimamori::recheck::Liveness;
+    // Mastodon: /api/v1/statuses/<id>, 404 once deleted.
+    let wl = watchlist();
+    let site = Arc::new(SimMastodon::new(&wl));
+    let web = start(site.clone(), 0, Faults::default()).await;
+    let cfg = source_cfg(&format!(
+        "[[source]]\nkind = \"mastodon\"\nurl = \"{}\"\nevery = \"2m\"\n",
+        web.sites[0].url
+    ));
+    let source = sources::build(&cfg).expect("mastodon source builds");
+    let mut p = Poller::new();
+    let s1 = web
+        .post_to("mastodon", 0, "さくら食品は産地偽装してる詐欺企業")
+        .expect("posted");
+    let posts = p.poll(source.as_ref()).await.posts;
+    assert_eq!(posts.len(), 1);
+    let up = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    assert_eq!(up.state, Liveness::Up, "{}", up.detail);
+    assert!(web.delete(s1.seq));
+    let gone = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    assert_eq!(gone.state, Liveness::Deleted, "{}", gone.detail);
+    assert!(gone.detail.contains("404"), "{}", gone.detail);
+    let id = site.status_id(s1.seq);
+    assert!(
+        site.requests()
+            .iter()
+            .any(|r| r.contains("/api/v1/statuses/")),
+        "{id:?}: {:?}",
+        site.requests()
+    );
+
+    // Bluesky: getPosts with the at:// URI, a deleted post is missing from the answer.
+    let bsky = Arc::new(SimBluesky::new("watcher.bsky.social", "app-pass-1234"));
+    let web = start(bsky.clone(), 0, Faults::default()).await;
+    let good = env(&[
+        ("SITES_TEST_BSKY_ID", "watcher.bsky.social"),
+        ("SITES_TEST_BSKY_PW", "app-pass-1234"),
+    ]);
+    let source = BlueskySource::with_env(&bluesky_cfg(&web, BSKY_TOML), good)
+        .expect("bluesky source builds");
+    let mut p = Poller::new();
+    let s2 = web
+        .post_to("bluesky", 0, "小林クリニック燃やしてやる。覚えとけ")
+        .expect("posted");
+    let posts = p.poll(&source).await.posts;
+    assert_eq!(posts.len(), 1);
+    let up = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    assert_eq!(up.state, Liveness::Up, "{}", up.detail);
+    // An expired session is renewed on the re-check too.
+    bsky.expire_access();
+    assert!(web.delete(s2.seq));
+    let gone = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    assert_eq!(gone.state, Liveness::Deleted, "{}", gone.detail);
+    assert!(
+        bsky.requests()
+            .iter()
+            .any(|r| r.contains("app.bsky.feed.getPosts")),
+        "{:?}",
+        bsky.requests()
+    );
+}

@@ -167,17 +167,7 @@ impl SimBluesky {
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|p| {
-                json!({
-                    "uri": p.uri,
-                    "cid": format!("bafyreisim{}", p.uri.rsplit('/').next().unwrap_or("")),
-                    "author": {"did": p.did, "handle": p.handle, "displayName": p.display_name, "labels": []},
-                    "record": {"$type": "app.bsky.feed.post", "createdAt": p.created_at.to_rfc3339_opts(SecondsFormat::Millis, true), "langs": ["ja"], "text": p.text},
-                    "replyCount": 0, "repostCount": 0, "likeCount": 0, "quoteCount": 0,
-                    "indexedAt": p.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                    "labels": []
-                })
-            })
+            .map(|p| post_view(&p))
             .collect();
         let mut answer = json!({"hitsTotal": total, "posts": page});
         if offset + limit < total {
@@ -185,6 +175,19 @@ impl SimBluesky {
         }
         Ok(answer)
     }
+}
+
+/// A post as the AppView shows it (`app.bsky.feed.defs#postView`).
+fn post_view(p: &BPost) -> Value {
+    json!({
+        "uri": p.uri,
+        "cid": format!("bafyreisim{}", p.uri.rsplit('/').next().unwrap_or("")),
+        "author": {"did": p.did, "handle": p.handle, "displayName": p.display_name, "labels": []},
+        "record": {"$type": "app.bsky.feed.post", "createdAt": p.created_at.to_rfc3339_opts(SecondsFormat::Millis, true), "langs": ["ja"], "text": p.text},
+        "replyCount": 0, "repostCount": 0, "likeCount": 0, "quoteCount": 0,
+        "indexedAt": p.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "labels": []
+    })
 }
 
 fn rkey(seq: u64) -> String {
@@ -283,6 +286,35 @@ async fn search_posts(
     }
 }
 
+/// `app.bsky.feed.getPosts?uris=…`: the posts that still exist (a deleted one is simply
+/// missing from the answer, as on the AppView).
+async fn get_posts(
+    State(site): State<Arc<SimBluesky>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let path = path_query(&uri);
+    let authorized = bearer(&headers).is_some_and(|t| lock(&site.sessions).access.contains(&t));
+    if !authorized {
+        site.log.record(&path, 401);
+        return json(
+            StatusCode::UNAUTHORIZED,
+            &json!({"error": "ExpiredToken", "message": "Token has expired"}),
+        );
+    }
+    let wanted: Vec<String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "uris")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let posts: Vec<Value> = lock(&site.posts)
+        .iter()
+        .filter(|p| wanted.contains(&p.uri))
+        .map(post_view)
+        .collect();
+    site.log.record(&path, 200);
+    json(StatusCode::OK, &json!({"posts": posts}))
+}
+
 impl SimSite for SimBluesky {
     fn name(&self) -> &'static str {
         "bluesky"
@@ -300,6 +332,7 @@ impl SimSite for SimBluesky {
                 post(refresh_session),
             )
             .route("/xrpc/app.bsky.feed.searchPosts", get(search_posts))
+            .route("/xrpc/app.bsky.feed.getPosts", get(get_posts))
             .with_state(self)
     }
 

@@ -1,4 +1,5 @@
-//! A simulated Mastodon instance: `/api/v1/timelines/tag/<tag>` with `min_id` (the statuses
+//! A simulated Mastodon instance: `/api/v1/statuses/<id>` (404 once deleted) and
+//! `/api/v1/timelines/tag/<tag>` with `min_id` (the statuses
 //! just after it, newest first), `since_id`, `max_id` and `limit` (≤ 40). A post is tagged
 //! with every watched name or alias it mentions (spaces removed) and any `#tag` it contains;
 //! ids are snowflake-like (milliseconds << 16 | sequence), so they grow with time. An access
@@ -192,6 +193,27 @@ async fn tag_timeline(
     json(StatusCode::OK, &Value::Array(body))
 }
 
+/// `/api/v1/statuses/<id>`: the status, or 404 `Record not found` once deleted.
+async fn one_status(
+    State(site): State<Arc<SimMastodon>>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let path = path_query(&uri);
+    let found = site.lock().iter().find(|s| s.id.to_string() == id).cloned();
+    match found {
+        Some(s) => {
+            site.log.record(&path, 200);
+            json(StatusCode::OK, &status_json(&s, &base(&headers)))
+        }
+        None => {
+            site.log.record(&path, 404);
+            json(StatusCode::NOT_FOUND, &json!({"error": "Record not found"}))
+        }
+    }
+}
+
 impl SimSite for SimMastodon {
     fn name(&self) -> &'static str {
         "mastodon"
@@ -201,6 +223,7 @@ impl SimSite for SimMastodon {
         Router::new()
             .route("/robots.txt", get(|| async { robots() }))
             .route("/api/v1/timelines/tag/{tag}", get(tag_timeline))
+            .route("/api/v1/statuses/{id}", get(one_status))
             .with_state(self)
     }
 

@@ -7,6 +7,7 @@
 //! [`SourceError::Credentials`] naming it. The session (access + refresh JWT) lives in memory
 //! only — tokens are never written to the state database. A 401 (or `ExpiredToken`) refreshes
 //! the session, or creates a new one if the refresh is refused, and retries once.
+//! A re-check asks `app.bsky.feed.getPosts` for the post's at:// URI (missing = deleted).
 //!
 //! Per name, the cursor keeps `since` (the newest `createdAt` seen, capped at now, since a
 //! client may write any time into a record) and the recently seen post URIs: `since` is
@@ -302,8 +303,9 @@ impl BlueskySource {
         Ok(s)
     }
 
-    /// One `searchPosts` call, renewing the session once on an auth failure.
-    async fn search(
+    /// One authenticated GET (`searchPosts`, `getPosts`), renewing the session once on an
+    /// auth failure.
+    async fn get_authed(
         &self,
         url: &Url,
         ctx: &PollContext<'_>,
@@ -365,6 +367,60 @@ impl Source for BlueskySource {
         self.every
     }
 
+    /// Asks the AppView for the post itself (`app.bsky.feed.getPosts?uris=<at-uri>`): a post
+    /// missing from the answer is deleted; its text changed (records can be rewritten) is
+    /// changed.
+    async fn recheck(
+        &self,
+        fetcher: &crate::fetch::Fetcher,
+        post: &Post,
+    ) -> Result<crate::recheck::Observation, SourceError> {
+        use crate::recheck::{Liveness, Observation};
+        let Some(uri) = post.key.strip_prefix("bluesky:") else {
+            return crate::recheck::check_page(fetcher, post).await;
+        };
+        let mut url = self.xrpc("app.bsky.feed.getPosts")?;
+        url.query_pairs_mut().append_pair("uris", uri);
+        let cursors = crate::sources::Cursors::default();
+        let ctx = PollContext {
+            fetcher,
+            targets: &[],
+            cursors: &cursors,
+            now: Utc::now(),
+        };
+        let resp = self
+            .get_authed(&url, &ctx, &mut PollOutput::default())
+            .await?;
+        if resp.status != 200 {
+            return Err(SourceError::Parse {
+                url: url.to_string(),
+                message: format!("HTTP {} on re-check; trying again later", resp.status),
+            });
+        }
+        let (posts, _) = parse_search(&resp.body).map_err(|message| SourceError::Parse {
+            url: url.to_string(),
+            message,
+        })?;
+        let (state, detail) = match posts.iter().find(|p| p.uri == uri) {
+            None => (
+                Liveness::Deleted,
+                "getPosts no longer returns the post".to_string(),
+            ),
+            Some(p) if crate::recheck::holds_body(&p.text, &post.body) => {
+                (Liveness::Up, "the post is up".to_string())
+            }
+            Some(_) => (
+                Liveness::Changed,
+                "the post no longer holds the text".to_string(),
+            ),
+        };
+        Ok(Observation {
+            state,
+            detail,
+            response: Some(resp),
+        })
+    }
+
     async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
         let mut out = PollOutput::default();
         let mut names: Vec<String> = Vec::new();
@@ -406,7 +462,7 @@ impl Source for BlueskySource {
                         q.append_pair("cursor", c);
                     }
                 }
-                let resp = self.search(&url, ctx, &mut out).await?;
+                let resp = self.get_authed(&url, ctx, &mut out).await?;
                 if resp.status != 200 {
                     out.notes
                         .push(format!("bluesky \"{name}\": HTTP {}", resp.status));

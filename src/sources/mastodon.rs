@@ -4,7 +4,8 @@
 //! ones; when a page comes back full, the next page continues from its newest id (up to
 //! `max_pages`). Tags default to the targets' names with spaces removed (a hashtag has none).
 //! An access token is optional (some instances require one for timelines); it is read from
-//! the environment variable named by `token_env`.
+//! the environment variable named by `token_env`. A re-check asks for the status itself
+//! (`/api/v1/statuses/<id>`).
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -115,6 +116,14 @@ impl MastodonSource {
         })
     }
 
+    /// The access token, when `token_env` names one.
+    fn token(&self) -> Result<Option<String>, SourceError> {
+        match &self.token_env {
+            Some(var) => Ok(Some(web::secret(&self.env, "mastodon", "token_env", var)?)),
+            None => Ok(None),
+        }
+    }
+
     fn tags(&self, ctx: &PollContext<'_>) -> Vec<String> {
         let mut tags: Vec<String> = match &self.tags {
             Some(t) => t.clone(),
@@ -179,11 +188,72 @@ impl Source for MastodonSource {
         self.every
     }
 
-    async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
-        let token = match &self.token_env {
-            Some(var) => Some(web::secret(&self.env, "mastodon", "token_env", var)?),
-            None => None,
+    /// Asks the instance for the status itself (`/api/v1/statuses/<id>`): 404/410 = deleted
+    /// (the author or a moderator removed it), its text gone from the content = changed
+    /// (edited).
+    async fn recheck(
+        &self,
+        fetcher: &crate::fetch::Fetcher,
+        post: &Post,
+    ) -> Result<crate::recheck::Observation, SourceError> {
+        use crate::recheck::{Liveness, Observation};
+        let Some(id) = post.key.rsplit_once('/').map(|(_, id)| id) else {
+            return crate::recheck::check_page(fetcher, post).await;
         };
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| SourceError::Config {
+                origin: self.id.clone(),
+                message: "url cannot be a base".into(),
+            })?
+            .pop_if_empty()
+            .extend(["api", "v1", "statuses", id]);
+        let mut req = FetchRequest::get(url.clone()).with_header("accept", "application/json");
+        if let Some(t) = self.token()? {
+            req = req.with_header("authorization", &format!("Bearer {t}"));
+        }
+        let resp = fetcher.fetch(req).await?;
+        let (state, detail) = match resp.status {
+            404 | 410 => (
+                Liveness::Deleted,
+                format!("the instance answers HTTP {} for status {id}", resp.status),
+            ),
+            200 => {
+                let status: Status =
+                    serde_json::from_slice(&resp.body).map_err(|e| SourceError::Parse {
+                        url: url.to_string(),
+                        message: format!("status answer: {e}"),
+                    })?;
+                let text = format!(
+                    "{}\n{}",
+                    status.spoiler_text,
+                    web::html_to_text(&status.content)
+                );
+                if crate::recheck::holds_body(&text, &post.body) {
+                    (Liveness::Up, format!("status {id} is up"))
+                } else {
+                    (
+                        Liveness::Changed,
+                        format!("status {id} no longer holds the text (edited)"),
+                    )
+                }
+            }
+            s => {
+                return Err(SourceError::Parse {
+                    url: url.to_string(),
+                    message: format!("HTTP {s} on re-check; trying again later"),
+                });
+            }
+        };
+        Ok(Observation {
+            state,
+            detail,
+            response: Some(resp),
+        })
+    }
+
+    async fn poll(&self, ctx: &PollContext<'_>) -> Result<PollOutput, SourceError> {
+        let token = self.token()?;
         let mut out = PollOutput::default();
         let mut this_poll: HashSet<String> = HashSet::new();
         for tag in self.tags(ctx) {
