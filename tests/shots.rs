@@ -219,6 +219,65 @@ async fn watch_takes_png_stamped_png_and_pdf_of_each_hit_into_ledger_and_packet(
     );
     assert!(report.contains(&stamped.sha256));
 
+    // The hit's web page shows the stamped copy, linked to the plain one, and the PDF; the
+    // files are served as stored, and nothing else of the ledger is.
+    let server = crate::serve::start(d, &[]);
+    let c = reqwest::Client::new();
+    let (status, page) = crate::serve::get(&c, &format!("{}/hits/{id}", server.base)).await;
+    assert_eq!(status, 200, "{page}");
+    let plain = first
+        .iter()
+        .find(|e| e.kind == screenshot::KIND_PNG)
+        .expect("plain");
+    let pdf = first
+        .iter()
+        .find(|e| e.kind == screenshot::KIND_PDF)
+        .expect("pdf");
+    for (seq, want) in [
+        (
+            stamped.seq,
+            format!("<img src=\"/hits/{id}/files/{}\"", stamped.seq),
+        ),
+        (
+            plain.seq,
+            format!("<a href=\"/hits/{id}/files/{}\"><img", plain.seq),
+        ),
+        (
+            pdf.seq,
+            format!("<a href=\"/hits/{id}/files/{}\">PDF</a>", pdf.seq),
+        ),
+    ] {
+        assert!(page.contains(&want), "{want} not in the page");
+        let r = c
+            .get(format!("{}/hits/{id}/files/{seq}", server.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), 200);
+        let e = first.iter().find(|e| e.seq == seq).expect("entry");
+        let bytes = r.bytes().await.expect("body");
+        assert_eq!(ledger::sha256_hex(&bytes), e.sha256);
+    }
+    let warc_seq = ledger::entries(&ev)
+        .expect("ledger")
+        .iter()
+        .find(|e| e.kind == "warc")
+        .map(|e| e.seq)
+        .expect("a warc entry");
+    for bad in [warc_seq.to_string(), "99999".into(), "x".into()] {
+        let r = c
+            .get(format!("{}/hits/{id}/files/{bad}", server.base))
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            matches!(r.status().as_u16(), 400 | 404),
+            "{bad}: {}",
+            r.status()
+        );
+    }
+    drop(server);
+
     // A second run finds nothing new and takes no second screenshot.
     let before = ledger::entries(&ev).expect("ledger").len();
     let out = run(

@@ -755,10 +755,16 @@ async fn mastodon_and_bluesky_rechecks_ask_for_the_post_and_see_it_deleted() {
         .expect("posted");
     let posts = p.poll(source.as_ref()).await.posts;
     assert_eq!(posts.len(), 1);
-    let up = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    let up = source
+        .recheck(&p.fetcher, &posts[0])
+        .await
+        .expect("recheck");
     assert_eq!(up.state, Liveness::Up, "{}", up.detail);
     assert!(web.delete(s1.seq));
-    let gone = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    let gone = source
+        .recheck(&p.fetcher, &posts[0])
+        .await
+        .expect("recheck");
     assert_eq!(gone.state, Liveness::Deleted, "{}", gone.detail);
     assert!(gone.detail.contains("404"), "{}", gone.detail);
     let id = site.status_id(s1.seq);
@@ -785,12 +791,18 @@ async fn mastodon_and_bluesky_rechecks_ask_for_the_post_and_see_it_deleted() {
         .expect("posted");
     let posts = p.poll(&source).await.posts;
     assert_eq!(posts.len(), 1);
-    let up = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    let up = source
+        .recheck(&p.fetcher, &posts[0])
+        .await
+        .expect("recheck");
     assert_eq!(up.state, Liveness::Up, "{}", up.detail);
     // An expired session is renewed on the re-check too.
     bsky.expire_access();
     assert!(web.delete(s2.seq));
-    let gone = source.recheck(&p.fetcher, &posts[0]).await.expect("recheck");
+    let gone = source
+        .recheck(&p.fetcher, &posts[0])
+        .await
+        .expect("recheck");
     assert_eq!(gone.state, Liveness::Deleted, "{}", gone.detail);
     assert!(
         bsky.requests()

@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/hits/{id}", get(hit))
         .route("/hits/{id}/triage", axum::routing::post(triage))
         .route("/hits/{id}/packet.zip", get(packet))
+        .route("/hits/{id}/files/{seq}", get(evidence_file))
         .route("/timeline", get(timeline))
         .route("/sources", get(sources))
         .fallback(not_found)
@@ -325,6 +326,53 @@ async fn packet(
         .into_response())
 }
 
+/// One screenshot, stamped screenshot or PDF of a hit (ledger entry `seq`), served only when
+/// its bytes still match the ledger's hash.
+async fn evidence_file(
+    State(state): State<Arc<AppState>>,
+    Path((id, seq)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    use crate::evidence::screenshot::{KIND_PDF, KIND_PNG, KIND_STAMPED};
+    let id = super::api::hit_id(&id)?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{seq:?} is not a ledger entry number")))?;
+    let (bytes, kind) = blocking(move || {
+        let missing = || ApiError::not_found(format!("hit {id} has no screenshot or PDF #{seq}"));
+        let hit = state.store.hit(id)?.ok_or_else(missing)?;
+        let dir = crate::evidence::evidence_dir(&state.data);
+        let entries = crate::evidence::ledger::entries(&dir)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let entry = entries
+            .into_iter()
+            .find(|e| {
+                e.seq == seq
+                    && [KIND_PNG, KIND_STAMPED, KIND_PDF].contains(&e.kind.as_str())
+                    && (e.hit_id == Some(id) || e.post_keys.contains(&hit.post_key))
+            })
+            .ok_or_else(missing)?;
+        if entry.path.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(missing());
+        }
+        let bytes = std::fs::read(dir.join(&entry.path))
+            .map_err(|e| ApiError::internal(format!("{}: {e}", entry.path)))?;
+        if crate::evidence::ledger::sha256_hex(&bytes) != entry.sha256 {
+            return Err(ApiError::internal(format!(
+                "{} no longer matches its ledger hash: run `mimamori evidence verify`",
+                entry.path
+            )));
+        }
+        Ok((bytes, entry.kind))
+    })
+    .await?;
+    let content_type = if kind == KIND_PDF {
+        "application/pdf"
+    } else {
+        "image/png"
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
 /// A fresh private directory for building one download (outside the data directory, which
 /// holds nothing else by design).
 fn tempdir_for() -> Result<std::path::PathBuf, ApiError> {
@@ -464,8 +512,9 @@ async fn hit(
             let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
             let _ = write!(
                 b,
-                "<li>{} <code>{}</code> bytes {}+{} sha256 <code>{}</code> (ledger #{})</li>",
+                "<li>{} {} <code>{}</code> bytes {}+{} sha256 <code>{}</code> (ledger #{})</li>",
                 esc(&jst_time(Some(&s("captured_at")))),
+                esc(&s("kind")),
                 esc(&s("path")),
                 e["offset"].as_u64().unwrap_or(0),
                 e["length"].as_u64().unwrap_or(0),
@@ -473,9 +522,11 @@ async fn hit(
                 e["seq"].as_u64().unwrap_or(0)
             );
         }
+        b.push_str("</ul>");
+        shots_html(&mut b, h.id, &d.evidence);
         let _ = write!(
             b,
-            "</ul><p><a href=\"/hits/{id}/packet.zip\">Download the legal packet</a> (WARC records, report.html with the takedown form drafts and deadlines, manifest).</p><p class=\"meta\">Replay: <code>mimamori evidence show {id}</code>; check: <code>mimamori evidence verify</code></p>",
+            "<p><a href=\"/hits/{id}/packet.zip\">Download the legal packet</a> (WARC records, report.html with the takedown form drafts and deadlines, manifest).</p><p class=\"meta\">Replay: <code>mimamori evidence show {id}</code>; check: <code>mimamori evidence verify</code></p>",
             id = h.id
         );
     }
@@ -579,4 +630,36 @@ async fn sources(State(state): State<Arc<AppState>>) -> Result<Html<String>, Pag
         b.push_str("</tbody></table>");
     }
     Ok(Html(html::page("Sources", "sources", &b)))
+}
+
+/// The stamped screenshot (linked to the plain one) and the PDF of a hit, or the note saying
+/// why there are none.
+fn shots_html(b: &mut String, id: i64, evidence: &[serde_json::Value]) {
+    use crate::evidence::screenshot::{KIND_NOTE, KIND_PDF, KIND_PNG, KIND_STAMPED};
+    let of = |kind: &str| {
+        evidence
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .filter_map(|e| e["seq"].as_u64())
+            .next_back()
+    };
+    let (png, stamped, pdf) = (of(KIND_PNG), of(KIND_STAMPED), of(KIND_PDF));
+    if png.is_none() && stamped.is_none() && pdf.is_none() {
+        if of(KIND_NOTE).is_some() {
+            b.push_str("<p class=\"meta\" id=\"shots\">No screenshot: see the note in the ledger and the packet's SCREENSHOTS.txt.</p>");
+        }
+        return;
+    }
+    b.push_str("<div class=\"card\" id=\"shots\">");
+    if let Some(seq) = stamped.or(png) {
+        let full = png.unwrap_or(seq);
+        let _ = write!(
+            b,
+            "<a href=\"/hits/{id}/files/{full}\"><img src=\"/hits/{id}/files/{seq}\" alt=\"screenshot of the post's page, stamped with URL, time and hash\" style=\"max-width:100%;border:1px solid #ccc\"></a>"
+        );
+    }
+    if let Some(seq) = pdf {
+        let _ = write!(b, "<p><a href=\"/hits/{id}/files/{seq}\">PDF</a></p>");
+    }
+    b.push_str("</div>");
 }
