@@ -224,7 +224,7 @@ pub struct Answer {
 pub struct Rdap {
     fetcher: Fetcher,
     servers: Servers,
-    bootstrap: tokio::sync::Mutex<HashMap<&'static str, Vec<(Vec<String>, Vec<Url>)>>>,
+    bootstrap: tokio::sync::Mutex<HashMap<&'static str, Vec<Service>>>,
 }
 
 impl Rdap {
@@ -364,8 +364,11 @@ impl Rdap {
     }
 }
 
+/// One bootstrap service: its entries (TLDs or prefixes) and its base URLs.
+type Service = (Vec<String>, Vec<Url>);
+
 /// `services` of an RFC 9224 bootstrap file: (entries, http(s) base URLs).
-fn parse_bootstrap(body: &[u8]) -> Result<Vec<(Vec<String>, Vec<Url>)>, String> {
+fn parse_bootstrap(body: &[u8]) -> Result<Vec<Service>, String> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("bootstrap file is not JSON: {e}"))?;
     let services = v
@@ -397,10 +400,7 @@ fn parse_bootstrap(body: &[u8]) -> Result<Vec<(Vec<String>, Vec<Url>)>, String> 
 }
 
 /// The service whose entry is the longest label-wise suffix of `domain`.
-fn best_domain_service<'a>(
-    services: &'a [(Vec<String>, Vec<Url>)],
-    domain: &str,
-) -> Option<&'a [Url]> {
+fn best_domain_service<'a>(services: &'a [Service], domain: &str) -> Option<&'a [Url]> {
     let domain = domain.to_ascii_lowercase();
     services
         .iter()
@@ -411,7 +411,7 @@ fn best_domain_service<'a>(
 }
 
 /// The service with the longest prefix containing `addr`.
-fn best_ip_service(services: &[(Vec<String>, Vec<Url>)], addr: IpAddr) -> Option<&[Url]> {
+fn best_ip_service(services: &[Service], addr: IpAddr) -> Option<&[Url]> {
     services
         .iter()
         .flat_map(|(entries, urls)| entries.iter().map(move |e| (e, urls)))
