@@ -99,6 +99,12 @@ pub async fn rdap_server() -> (SocketAddr, Arc<Seen>) {
         .route("/boot/{file}", get(bootstrap))
         .route("/rdap/domain/{name}", get(domain))
         .route("/rdap/ip/{addr}", get(ip))
+        .route(
+            "/company",
+            get(|| async {
+                axum::response::Html("<html><body><h1>運営者情報</h1><p>株式会社サンプル商店 東京都千代田区</p></body></html>")
+            }),
+        )
         .with_state(seen.clone());
     let addr = serve(router).await;
     seen.addr.set(addr).expect("set once");
@@ -268,4 +274,208 @@ fn hostile_rdap_answers_are_clear_errors() {
     let (code, stdout, stderr) = run(dir.path(), &["whois", "flaky.jp", "--rdap", &base]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("株式会社サンプル商店"), "{stdout}");
+}
+
+const WATCHLIST: &str = r#"
+[[target]]
+id = "yamada"
+kind = "business"
+names = ["山田商事"]
+"#;
+
+/// A data directory with one flagged hit on `https://www.example-shop.co.jp/…` and its WARC
+/// capture (as the watcher would have kept it); returns the hit id.
+fn seeded(dir: &Path) -> String {
+    use mimamori::fetch::FetchResponse;
+    use mimamori::sources::Capture;
+    let wl = dir.join("wl.toml");
+    std::fs::write(&wl, WATCHLIST).expect("write watchlist");
+    let mut post = crate::support::post(
+        "html:review/5",
+        "html",
+        "山田商事は詐欺をしている会社だ。社長が逮捕されたらしい。",
+        10,
+    );
+    post.url = "https://www.example-shop.co.jp/review/5".into();
+    post.source_url = post.url.clone();
+    let data = dir.join("data");
+    let (_, hits) = crate::support::store_analyzed(&data, &wl, vec![post.clone()]);
+    let hit = hits.first().expect("a flagged hit");
+    let watchlist = mimamori::config::load(&wl).expect("watchlist");
+    let analysis = mimamori::analyze::Analyzer::new(&watchlist)
+        .expect("analyzer")
+        .analyze(&post.to_input());
+    let response = FetchResponse {
+        url: url::Url::parse(&post.url).expect("url"),
+        status: 200,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: bytes::Bytes::from(format!("<html><body><p>{}</p></body></html>", post.body)),
+        remote_addr: Some("198.51.100.20:443".parse().expect("addr")),
+        fetched_at: chrono::Utc::now(),
+        request_headers: vec![("user-agent".into(), "mimamori-test".into())],
+        default_encoding: encoding_rs::UTF_8,
+    };
+    let evidence = mimamori::evidence::Evidence::open(&data).expect("evidence");
+    evidence
+        .capture(
+            &[Capture {
+                response,
+                post_keys: vec![post.key.clone()],
+            }],
+            &[(&post, &analysis)],
+        )
+        .expect("capture");
+    hit.id.to_string()
+}
+
+fn manifest(packet: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(packet.join("manifest.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
+
+#[test]
+fn the_packet_names_who_to_send_it_to_and_keeps_the_rdap_record() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (addr, seen) = rt.block_on(rdap_server());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let id = seeded(d);
+    let base = format!("http://{addr}/rdap/");
+    let operator = format!("http://{addr}/company");
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data",
+            "data",
+            "evidence",
+            "export",
+            &id,
+            "--out",
+            "packet",
+            "--rdap",
+            &base,
+            "--operator-url",
+            &operator,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let packet = d.join("packet");
+    let m = manifest(&packet);
+    for name in [
+        "rdap-example-shop.co.jp.json",
+        "operator-example-shop.co.jp.html",
+    ] {
+        let f = m["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {m}"));
+        let bytes = std::fs::read(packet.join(name)).expect("packet file");
+        assert_eq!(
+            f["sha256"],
+            mimamori::evidence::ledger::sha256_hex(&bytes),
+            "{name}"
+        );
+    }
+    // The RDAP JSON is the server's bytes, and a ledger entry of the packet.
+    assert_eq!(
+        std::fs::read_to_string(packet.join("rdap-example-shop.co.jp.json")).expect("rdap"),
+        read("jprs-domain.json")
+    );
+    let kinds: Vec<&str> = m["ledger_entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"rdap") && kinds.contains(&"operator_page"),
+        "{kinds:?}"
+    );
+    let report = std::fs::read_to_string(packet.join("report.html")).expect("report");
+    for want in [
+        "3-2. 送付先",
+        "運営者（登録者）</th><td>株式会社サンプル商店 ・ 住所 東京都千代田区神田1-2-3 ・ メール（非公開・記載なし）",
+        "Example Registrar K.K.",
+        "abuse@example-registrar.jp",
+        "ns1.example-dns.jp, ns2.example-dns.jp",
+        &format!("http://{addr}/rdap/domain/example-shop.co.jp"),
+        &format!("http://{addr}/company"),
+        "mimamori whois 198.51.100.20",
+    ] {
+        assert!(report.contains(want), "report lacks {want:?}");
+    }
+    let (code, stdout, stderr) = run(d, &["--data", "data", "evidence", "verify"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+
+    // Offline, and again the same day: the kept records are used, nothing is asked.
+    let asked = seen.requests.load(Ordering::SeqCst);
+    for (out, extra) in [("packet2", "--offline"), ("packet3.zip", "--rdap")] {
+        let mut args = vec![
+            "--data", "data", "evidence", "export", &id, "--out", out, extra,
+        ];
+        if extra == "--rdap" {
+            args.push(&base);
+            args.extend(["--operator-url", &operator]);
+        }
+        let (code, _, stderr) = run(d, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    assert_eq!(
+        seen.requests.load(Ordering::SeqCst),
+        asked,
+        "cached for the day"
+    );
+    let m = manifest(&d.join("packet2"));
+    assert!(
+        m.to_string().contains("rdap-example-shop.co.jp.json"),
+        "{m}"
+    );
+}
+
+#[test]
+fn without_rdap_the_packet_says_why_and_export_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let id = seeded(d);
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let base = format!("http://{closed}/rdap/");
+    let operator = format!("http://{closed}/company");
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data",
+            "data",
+            "evidence",
+            "export",
+            &id,
+            "--out",
+            "packet",
+            "--rdap",
+            &base,
+            "--operator-url",
+            &operator,
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("送付先: RDAP: "), "{stderr}");
+    let packet = d.join("packet");
+    let m = manifest(&packet);
+    assert!(!m.to_string().contains("rdap-"), "{m}");
+    let report = std::fs::read_to_string(packet.join("report.html")).expect("report");
+    assert!(
+        report.contains("RDAP 記録なし（取得できなかった）。 RDAP: "),
+        "{report}"
+    );
+    assert!(
+        report.contains(&closed.to_string()),
+        "the error names the server"
+    );
+    assert!(report.contains("手動で照会: mimamori whois example-shop.co.jp"));
+    assert!(report.contains("運営者情報・利用規約ページ</th><td>未取得"));
 }
