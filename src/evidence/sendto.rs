@@ -139,28 +139,24 @@ fn same_day(e: &Entry, now: DateTime<Utc>) -> bool {
     e.captured_at.get(..10) == Some(now.format("%Y-%m-%d").to_string().as_str())
 }
 
-/// Looks up the host of `url` and keeps the raw answer as evidence — unless today's answer
-/// about the same subject is in the ledger already, which is returned instead.
-pub async fn capture_rdap(
-    evidence: &Evidence,
-    client: &Rdap,
-    url: &str,
-) -> Result<Entry, SendToError> {
-    let query = query_of_url(url)?;
-    let subject = query.subject();
-    let now = Utc::now();
+/// Today's kept RDAP answer about `subject`, if any (reads the ledger; blocking).
+pub fn kept_today(evidence: &Evidence, subject: &str) -> Result<Option<Entry>, EvidenceError> {
     let kept = ledger::entries(evidence.dir())?;
-    if let Some(e) = find_rdap(&kept, &subject).filter(|e| same_day(e, now)) {
-        return Ok(e.clone());
-    }
-    let answer = client.lookup(&query).await?;
+    Ok(find_rdap(&kept, subject)
+        .filter(|e| same_day(e, Utc::now()))
+        .cloned())
+}
+
+/// Keeps an RDAP answer as evidence: the raw JSON at `rdap/<day>/<subject>.json`, one ledger
+/// entry (blocking).
+pub fn save_rdap(evidence: &Evidence, answer: &rdap::Answer) -> Result<Entry, EvidenceError> {
     let r = &answer.response;
     let rel = format!(
         "rdap/{}/{}.json",
         r.fetched_at.format("%Y%m%d"),
-        file_safe(&subject)
+        file_safe(&answer.query.subject())
     );
-    Ok(evidence.add_file(
+    evidence.add_file(
         &rel,
         &r.body,
         ledger::NewEntry {
@@ -169,7 +165,23 @@ pub async fn capture_rdap(
             url: answer.url.to_string(),
             ..ledger::NewEntry::default()
         },
-    )?)
+    )
+}
+
+/// Looks up the host of `url` and keeps the raw answer as evidence — unless today's answer
+/// about the same subject is in the ledger already, which is returned instead. The ledger
+/// read and the write block; the watcher calls the parts itself.
+pub async fn capture_rdap(
+    evidence: &Evidence,
+    client: &Rdap,
+    url: &str,
+) -> Result<Entry, SendToError> {
+    let query = query_of_url(url)?;
+    if let Some(e) = kept_today(evidence, &query.subject())? {
+        return Ok(e);
+    }
+    let answer = client.lookup(&query).await?;
+    Ok(save_rdap(evidence, &answer)?)
 }
 
 /// Keeps the operator page of the site of `post_url` (`operator_url` if given, else the
