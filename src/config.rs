@@ -113,7 +113,7 @@ pub struct Watchlist {
 }
 
 /// Top-level tables besides `[[target]]` and `[[source]]`, read by other modules.
-pub const EXTRA_TABLES: &[&str] = &["alert", "fetch", "evidence", "recheck"];
+pub const EXTRA_TABLES: &[&str] = &["alert", "fetch", "evidence", "recheck", "whois"];
 
 /// Where one extra table (or one `[[name]]` element) was written: its file and byte range.
 #[derive(Debug, Clone)]
@@ -378,6 +378,8 @@ struct RawFile {
     evidence: Option<Spanned<toml::Value>>,
     #[serde(default)]
     recheck: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    whois: Option<Spanned<toml::Value>>,
 }
 
 fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigError> {
@@ -410,6 +412,7 @@ fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigErro
         ("fetch", raw.fetch),
         ("evidence", raw.evidence),
         ("recheck", raw.recheck),
+        ("whois", raw.whois),
     ];
     let shared: Arc<str> = Arc::from(text);
     for (name, value) in extras {

@@ -19,6 +19,8 @@ pub mod fetch;
 pub mod index;
 /// The data that flows between stages: `Post`.
 pub mod model;
+/// Who to send it to: RDAP lookups of a site's domain or an IP address (`whois`).
+pub mod rdap;
 /// After the alert: re-checks of flagged posts (still up, changed, deleted).
 pub mod recheck;
 /// `serve`: the HTTP JSON API and the triage web page (axum).

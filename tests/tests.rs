@@ -15,3 +15,4 @@ mod search;
 mod serve;
 mod shots;
 mod sites;
+mod whois;

@@ -33,6 +33,8 @@ pub enum Command {
         /// A directory to create, or a file ending in .zip (default: hit-<id>-<time>/).
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        send_to: SendToArgs,
     },
     /// Take a hit's screenshot, stamped screenshot and PDF now (headless Chromium).
     Screenshot {
@@ -52,10 +54,30 @@ pub enum Command {
     },
 }
 
+/// How `evidence export` captures the 送付先 records the ledger does not hold yet.
+#[derive(clap::Args)]
+pub struct SendToArgs {
+    /// Capture nothing now: the packet holds only the RDAP record and operator page kept before.
+    #[arg(long)]
+    offline: bool,
+    /// IANA-style RDAP bootstrap directory (default: [whois] bootstrap, else data.iana.org).
+    #[arg(long, value_name = "URL", conflicts_with = "rdap")]
+    bootstrap: Option<String>,
+    /// Ask this RDAP base URL directly.
+    #[arg(long, value_name = "URL")]
+    rdap: Option<String>,
+    /// The site's operator / terms page (default: the link on its top page).
+    #[arg(long, value_name = "URL")]
+    operator_url: Option<String>,
+    /// One TOML file with `[whois]` / `[fetch]` (default: watchlists/*.toml if present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
     match cmd {
         Command::Show { hit, all } => show(*hit, *all, data),
-        Command::Export { hit, out } => export(*hit, out.as_deref(), data),
+        Command::Export { hit, out, send_to } => export(*hit, out.as_deref(), send_to, data),
         Command::Verify { path } => verify(path.as_deref(), data),
         Command::Screenshot {
             hit,
@@ -101,12 +123,22 @@ fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
+fn export(
+    hit_id: i64,
+    out: Option<&Path>,
+    send_to: &SendToArgs,
+    data: &Path,
+) -> anyhow::Result<Outcome> {
     let (store, hit) = open_hit(data, hit_id)?;
+    let send_to_notes = capture_send_to(&hit.url, send_to, data)?;
+    for n in &send_to_notes {
+        eprintln!("mimamori: 送付先: {n}");
+    }
     let input = evidence::export::PacketInput {
         post: store.post(&hit.post_key)?,
         history: store.triage(hit_id)?,
         hit,
+        send_to_notes,
     };
     let out = out.map_or_else(|| evidence::export::default_out(hit_id), Path::to_path_buf);
     let manifest = evidence::export::export(data, &input, &out)?;
@@ -115,6 +147,60 @@ fn export(hit_id: i64, out: Option<&Path>, data: &Path) -> anyhow::Result<Outcom
         println!("  {:<18} {:>9} bytes  sha256 {}", f.name, f.size, f.sha256);
     }
     Ok(Outcome::Ok)
+}
+
+/// Captures the RDAP record and operator page of the site of `url` into the evidence (unless
+/// kept today already, or `--offline`); returns what failed, for the packet. A bad flag or
+/// config is an error; an unreachable server is only a note.
+fn capture_send_to(url: &str, args: &SendToArgs, data: &Path) -> anyhow::Result<Vec<String>> {
+    use mimamori::evidence::sendto;
+    use mimamori::rdap::{self, Rdap, Servers, WhoisConfig};
+    if args.offline {
+        return Ok(vec!["--offline: 新たな照会はしていない".to_string()]);
+    }
+    let watchlist = match &args.config {
+        Some(p) => Some(super::load_watchlist(Some(p))?),
+        None if Path::new("watchlists").is_dir() => Some(super::load_watchlist(None)?),
+        None => None,
+    };
+    let (whois, fetch) = match &watchlist {
+        Some(wl) => (
+            WhoisConfig::from_watchlist(wl)?,
+            mimamori::watch::fetch_config(wl)?,
+        ),
+        None => (WhoisConfig::default(), Default::default()),
+    };
+    let servers = Servers::choose(args.rdap.as_deref(), args.bootstrap.as_deref(), &whois)?;
+    let operator_url = match &args.operator_url {
+        Some(u) => {
+            Some(url::Url::parse(u).with_context(|| format!("--operator-url {u:?}: not a URL"))?)
+        }
+        None => None,
+    };
+    // Interactive: one retry at most, so an unreachable site costs seconds, not minutes.
+    let config = mimamori::fetch::FetchConfig {
+        retries: 1,
+        ..rdap::fetch_config(&fetch)
+    };
+    let fetcher = mimamori::fetch::Fetcher::new(config)?;
+    let client = Rdap::new(fetcher.clone(), servers);
+    let evidence = evidence::Evidence::open(data)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut notes = Vec::new();
+    runtime.block_on(async {
+        if let Err(e) = sendto::capture_rdap(&evidence, &client, url).await {
+            notes.push(format!("RDAP: {e}"));
+        }
+        if let Err(e) =
+            sendto::capture_operator_page(&evidence, &fetcher, url, operator_url.as_ref()).await
+        {
+            notes.push(format!("operator page: {e}"));
+        }
+    });
+    Ok(notes)
 }
 
 fn screenshot(

@@ -13,6 +13,7 @@ mod serve;
 mod triage;
 mod watch;
 mod watchlist;
+mod whois;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,9 @@ enum Command {
     Serve(serve::Args),
     /// Analyze JSON Lines posts offline: one JSON result line per input line.
     Analyze(analyze::Args),
+    /// Who to send it to: a domain's operator, registrar and abuse contact, or an IP's network
+    /// owner (RDAP), and the access-log deadline of a post.
+    Whois(whois::Args),
     /// Watchlist tools: hash a personal value, check a file.
     #[command(subcommand)]
     Watchlist(watchlist::Command),
@@ -95,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args, &cli.data),
         Command::Analyze(args) => analyze::run(&args),
         Command::Watchlist(cmd) => watchlist::run(&cmd),
+        Command::Whois(args) => whois::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {

@@ -106,6 +106,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             mimamori::watch::fetch_config(&wl)?;
             let shots = mimamori::evidence::screenshot::ShotConfig::from_watchlist(&wl)?;
             let recheck = mimamori::recheck::RecheckConfig::from_watchlist(&wl)?;
+            mimamori::rdap::WhoisConfig::from_watchlist(&wl)?;
             for r in mimamori::alert::routes(&wl)? {
                 println!("  alert {}", r.name);
             }

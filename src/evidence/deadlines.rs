@@ -68,9 +68,71 @@ pub fn answer_window(sent: DateTime<FixedOffset>, now: DateTime<Utc>) -> Deadlin
     }
 }
 
+/// Parses a post time as a user writes it: RFC 3339 (`2026-11-30T12:34:00+09:00`), or a
+/// JST wall-clock time `2026-11-30T12:34`, `2026-11-30 12:34[:56]`, `2026/11/30 12:34[:56]`
+/// (a 5ch-style weekday `2026/11/30(月) 12:34:56.78` and fractions allowed), or a day
+/// `2026/11/30` (midnight JST). `None` when it is none of these.
+pub fn parse_time(input: &str) -> Option<DateTime<FixedOffset>> {
+    let s = input.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t);
+    }
+    // Drop a weekday in brackets and fractional seconds, unify the separators.
+    let mut clean = String::new();
+    let mut in_brackets = false;
+    for c in s.chars() {
+        match c {
+            '(' | '（' => in_brackets = true,
+            ')' | '）' => {
+                in_brackets = false;
+                clean.push(' ');
+            }
+            _ if in_brackets => {}
+            '/' => clean.push('-'),
+            'T' => clean.push(' '),
+            _ => clean.push(c),
+        }
+    }
+    let clean = clean.split('.').next().unwrap_or("");
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&clean, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(&clean, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    naive.and_local_timezone(jst()).single()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn post_times_parse_as_written() {
+        let want = DateTime::parse_from_rfc3339("2026-11-30T12:34:00+09:00").expect("time");
+        for s in [
+            "2026-11-30T12:34:00+09:00",
+            "2026-11-30T03:34:00Z",
+            "2026-11-30T12:34",
+            "2026-11-30 12:34",
+            "2026/11/30 12:34",
+            "2026/11/30 12:34:00",
+            "2026/11/30(月) 12:34:00.12",
+            " 2026/11/30（月）12:34 ",
+        ] {
+            assert_eq!(parse_time(s), Some(want), "{s}");
+        }
+        assert_eq!(
+            parse_time("2026/11/30").map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-30T00:00:00+09:00")
+        );
+        for bad in ["", "yesterday", "2026/13/40 12:34", "12:34"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn deadlines_count_from_posting() {

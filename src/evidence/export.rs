@@ -8,7 +8,8 @@
 //! | `hit.json` | the hit, its matches and triage history |
 //! | `hit-<id>-<time>.png`, `…-stamped.png`, `….pdf`, `….json` | the hit's screenshots, PDF and their description, byte for byte as in `evidence/shots/` |
 //! | `SCREENSHOTS.txt` | instead, when the hit has no screenshot: why (the note kept at the time, or what to do) |
-//! | `report.html` | the report in Japanese, printable: the post, capture details, the stamped screenshot, deadlines, drafts of the テレコムサービス協会 takedown form fields, the disclosure checklist and a 証拠説明書 row |
+//! | `rdap-<domain>.json`, `operator-<host>.html` | the site's RDAP answer and operator / terms page as kept in `evidence/rdap/`, `evidence/operator/` (see [`super::sendto`]), when kept |
+//! | `report.html` | the report in Japanese, printable: the post, capture details, the stamped screenshot, deadlines, who to send it to (送付先: operator, registrar, abuse contact), drafts of the テレコムサービス協会 takedown form fields, the disclosure checklist and a 証拠説明書 row |
 //! | `manifest.json` | SHA-256 and size of every file above, the ledger entries they come from |
 //!
 //! The post is shown in clear here — it is the evidence — so the packet is for the victim and
@@ -23,6 +24,7 @@ use serde::Serialize;
 use super::deadlines::{self, Deadlines};
 use super::ledger::{self, Entry};
 use super::screenshot;
+use super::sendto::Recipients;
 use super::{EvidenceError, evidence_dir, read_entry};
 use crate::model::{Post, jst};
 use crate::serve::html::esc;
@@ -37,6 +39,9 @@ pub struct PacketInput {
     pub post: Option<Post>,
     /// Its triage history.
     pub history: Vec<TriageEntry>,
+    /// What capturing the 送付先 records at export time reported (errors, "offline"); the
+    /// records themselves are read from the ledger (see [`super::sendto`]).
+    pub send_to_notes: Vec<String>,
 }
 
 /// One file of the packet.
@@ -123,7 +128,23 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
         Some(e) => Some(ThreadContext::read(&dir, e, input)?),
         None => None,
     };
-    let report = report_html(input, &capture, context.as_ref(), &shots, &used, now);
+    let (recipients, kept) = Recipients::gather(&all, &input.hit.url, &input.send_to_notes, |e| {
+        raw_range(&dir, e)
+    })?;
+    for (name, entry, bytes) in kept {
+        files.push((name, bytes));
+        used.push(entry);
+    }
+    let send_to = recipients.html(&capture.server_ip);
+    let report = report_html(
+        input,
+        &capture,
+        context.as_ref(),
+        &shots,
+        &used,
+        &send_to,
+        now,
+    );
     files.push(("report.html".into(), report.into_bytes()));
     let manifest = Manifest {
         software: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
@@ -428,6 +449,7 @@ fn report_html(
     context: Option<&ThreadContext>,
     shots: &ShotFiles,
     entries: &[Entry],
+    send_to: &str,
     now: DateTime<Utc>,
 ) -> String {
     let h = &input.hit;
@@ -617,6 +639,7 @@ fn report_html(
         ),
     }
     s.push_str("</table>");
+    s.push_str(send_to);
     s.push_str("<h2>4. 送信防止措置依頼書（テレコムサービス協会書式）記入案</h2><table>");
     row(
         &mut s,

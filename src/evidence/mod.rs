@@ -17,6 +17,7 @@ pub mod deadlines;
 pub mod export;
 pub mod ledger;
 pub mod screenshot;
+pub mod sendto;
 pub mod warc;
 
 use std::collections::HashMap;

@@ -193,7 +193,9 @@ impl Fetcher {
         loop {
             let host = self.host(&url)?;
             breaker_check(&host)?;
-            self.check_robots(&url).await?;
+            if req.obey_robots {
+                self.check_robots(&url).await?;
+            }
             let headers = self.headers(req, &url, &extra)?;
             let call = Call {
                 url: &url,

@@ -153,6 +153,9 @@ pub struct FetchRequest {
     pub headers: Vec<(String, String)>,
     /// Follow redirects (default) or return the 3xx itself (5ch dat落ち detection).
     pub follow_redirects: bool,
+    /// Check robots.txt before the request (default). Only query APIs asked on a user's
+    /// behalf turn this off ([`FetchRequest::api_query`]); sources never do.
+    pub obey_robots: bool,
 }
 
 impl FetchRequest {
@@ -167,6 +170,7 @@ impl FetchRequest {
             default_encoding: encoding_rs::UTF_8,
             headers: Vec::new(),
             follow_redirects: true,
+            obey_robots: true,
         }
     }
 
@@ -207,6 +211,14 @@ impl FetchRequest {
     /// Returns redirects as responses instead of following them.
     pub fn without_redirects(mut self) -> Self {
         self.follow_redirects = false;
+        self
+    }
+
+    /// Marks the request as a query to a lookup API (RDAP, RFC 7480), not crawling: robots.txt
+    /// is not consulted (it addresses crawlers, and RDAP servers rate-limit with 429 instead),
+    /// while pacing, retries, the breaker, timeouts and the body cap still apply.
+    pub fn api_query(mut self) -> Self {
+        self.obey_robots = false;
         self
     }
 }

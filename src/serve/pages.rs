@@ -295,6 +295,10 @@ async fn packet(
             post: state.store.post(&hit.post_key)?,
             history: state.store.triage(id)?,
             hit,
+            send_to_notes: vec![
+                "（ウェブ画面からの作成では新たに照会しない。`mimamori evidence export` で取得できる）"
+                    .to_string(),
+            ],
         };
         let tmp = tempdir_for()?;
         let out = tmp.join(format!("hit-{id}.zip"));

@@ -70,6 +70,9 @@ pub enum WatchError {
     /// The evidence directory could not be opened.
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
+    /// The `[whois]` table is wrong.
+    #[error(transparent)]
+    Whois(#[from] crate::rdap::RdapError),
 }
 
 /// What the watcher reports as it goes.
@@ -187,7 +190,13 @@ pub struct Watcher {
     failing: Mutex<BTreeMap<String, String>>,
     events: Option<mpsc::UnboundedSender<WatchEvent>>,
     evidence: Option<Arc<Evidence>>,
+    /// RDAP client for the 送付先 capture of new hits' sites, and the (site, UTC day) pairs
+    /// already asked about.
+    rdap: Option<(Arc<crate::rdap::Rdap>, Arc<Mutex<AskedSites>>)>,
 }
+
+/// (site, UTC day) pairs whose RDAP record was asked for.
+type AskedSites = HashSet<(String, String)>;
 
 /// A function that builds the source for a `[[source]]` table (`sources::build` by default).
 pub type BuildSource = dyn Fn(&SourceConfig) -> Result<Box<dyn Source>, SourceError>;
@@ -230,10 +239,16 @@ impl Watcher {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let evidence = Evidence::open(&data)?;
-        Ok(
+        let whois = crate::rdap::WhoisConfig::from_watchlist(watchlist)?;
+        let mut watcher =
             Watcher::with_sources(built, fetcher, analyzer, store, watchlist.targets.clone())
-                .with_evidence(evidence),
-        )
+                .with_evidence(evidence);
+        if whois.capture.unwrap_or(true) {
+            let servers = crate::rdap::Servers::choose(None, None, &whois)?;
+            let rdap_fetcher = Fetcher::new(crate::rdap::fetch_config(&fetch_config(watchlist)?))?;
+            watcher = watcher.with_rdap(crate::rdap::Rdap::new(rdap_fetcher, servers));
+        }
+        Ok(watcher)
     }
 
     /// A watcher over given sources, each with the host it talks to (tests, benchmarks).
@@ -269,7 +284,68 @@ impl Watcher {
             failing: Mutex::new(BTreeMap::new()),
             events: None,
             evidence: None,
+            rdap: None,
         }
+    }
+
+    /// Keeps the RDAP record of each new hit's site (one per site per UTC day) as evidence,
+    /// asked with `client` in the background after the commit (needs evidence).
+    pub fn with_rdap(mut self, client: crate::rdap::Rdap) -> Watcher {
+        self.rdap = Some((Arc::new(client), Arc::default()));
+        self
+    }
+
+    /// Starts the background 送付先 capture of the site of `url`, unless asked today already.
+    fn capture_site(&self, url: &str) {
+        let (Some(evidence), Some((client, asked))) = (&self.evidence, &self.rdap) else {
+            return;
+        };
+        let Ok(query) = crate::evidence::sendto::query_of_url(url) else {
+            return;
+        };
+        if query.unanswerable().is_some() {
+            return;
+        }
+        let key = (query.subject(), Utc::now().format("%Y%m%d").to_string());
+        if !asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone())
+        {
+            return;
+        }
+        let (evidence, client) = (Arc::clone(evidence), Arc::clone(client));
+        tokio::spawn(async move {
+            let subject = key.0;
+            let kept = {
+                let (evidence, subject) = (Arc::clone(&evidence), subject.clone());
+                tokio::task::spawn_blocking(move || {
+                    crate::evidence::sendto::kept_today(&evidence, &subject)
+                })
+                .await
+            };
+            if matches!(kept, Ok(Ok(Some(_)))) {
+                return;
+            }
+            let answer = match client.lookup(&query).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::info!(site = %subject, error = %e, "no RDAP record kept for the site");
+                    return;
+                }
+            };
+            let saved = tokio::task::spawn_blocking(move || {
+                crate::evidence::sendto::save_rdap(&evidence, &answer)
+            })
+            .await;
+            match saved {
+                Ok(Ok(e)) => tracing::debug!(site = %subject, path = %e.path, "RDAP record kept"),
+                Ok(Err(e)) => {
+                    tracing::warn!(site = %subject, error = %e, "cannot keep the RDAP record")
+                }
+                Err(e) => tracing::warn!(site = %subject, error = %e, "RDAP capture task failed"),
+            }
+        });
     }
 
     /// Captures the responses of flagged posts into `evidence` before each commit.
@@ -652,6 +728,7 @@ impl Watcher {
                 .map(|(p, _)| (p.key.as_str(), Arc::new(p.clone())))
                 .collect();
             for hit in hits {
+                self.capture_site(&hit.url);
                 if let Some(post) = posts.get(hit.post_key.as_str()) {
                     self.emit(WatchEvent::Hit {
                         post: Arc::clone(post),
