@@ -392,7 +392,17 @@ async fn restart_after_kill_9_loses_and_duplicates_no_hit() {
     });
     let mut rng = SplitMix64::new(2024);
     for round in 0..8 {
+        let polls_before = polls(&data);
         let mut child = spawn_watch(dir.path(), &config, &data);
+        // Every other round is killed only once it polls, so some kills land mid-work even on
+        // a loaded machine (where the dictionary load alone can outlast the random wait); the
+        // others may die anywhere, start-up included.
+        if round % 2 == 0 {
+            let started = Instant::now();
+            while polls(&data) == polls_before && started.elapsed() < Duration::from_secs(60) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         let wait = Duration::from_millis(200 + rng.range(0, 1800));
         tokio::time::sleep(wait).await;
         child.kill().expect("kill -9");
