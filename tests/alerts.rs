@@ -475,11 +475,10 @@ async fn kill_9_between_send_and_mark_resends_once_with_the_same_idempotency_key
         String::from_utf8_lossy(&killed.stderr)
     );
     let store = Store::open(&data).expect("store");
+    // Alerts go out as soon as a hit is committed, so the other boards' polls may not have
+    // committed yet when the process dies: the restart finds those.
     let hits = store.hits(&Default::default()).expect("hits");
-    assert!(
-        hits.len() >= 3,
-        "the hits were committed before the kill: {hits:?}"
-    );
+    assert!(!hits.is_empty(), "a hit was committed before the kill");
     let first_key = {
         let r = rx.lock().expect("lock");
         assert_eq!(r.calls, 1, "one delivery before the kill");
@@ -503,6 +502,8 @@ async fn kill_9_between_send_and_mark_resends_once_with_the_same_idempotency_key
         "{}",
         String::from_utf8_lossy(&restarted.stderr)
     );
+    let hits = store.hits(&Default::default()).expect("hits");
+    assert!(hits.len() >= 3, "{hits:?}");
     let r = rx.lock().expect("lock");
     // Each hit arrived; the one in flight at the kill arrived twice with the same key, which
     // is how the receiver drops the repeat. No other alert was repeated.
