@@ -401,14 +401,13 @@ fn is_kana_or_mark(c: char) -> bool {
 
 /// The [`JA`] tokens of `a`: each word's surface, then its reading at the same position.
 fn ja_tokens(a: &Analysis, out: &mut Out) {
-    let mut position = 0usize;
-    for m in a.morphemes.iter().filter(|m| m.is_word) {
+    let words = a.morphemes.iter().filter(|m| m.is_word);
+    for (position, m) in words.enumerate() {
         let (from, to) = (m.original.start, m.original.end);
         out.push(&a.folded[m.surface.clone()], from, to, position);
         if let Some(r) = &m.reading {
             out.push(&a.readings[r.clone()], from, to, position);
         }
-        position += 1;
     }
 }
 

@@ -215,6 +215,42 @@ mod tests {
     }
 
     #[test]
+    fn borrowed_morphemes_equal_linderas_own_details() {
+        let segmenter = segmenter().expect("dictionary");
+        for text in [
+            "山田商事の社員に殺されたい",
+            "ｗｗｗ🤣xyzzy ヤマダ　商事、株式会社。\n090-1234-5678",
+            "桜井眼科はヴァイオリン教室ゞ",
+            "",
+        ] {
+            let expected: Vec<Token> = segmenter
+                .segment(Cow::Borrowed(text))
+                .expect("segment")
+                .into_iter()
+                .map(|mut t| {
+                    let surface = t.surface.to_string();
+                    let (start, end) = (t.byte_start, t.byte_end);
+                    let d: Vec<String> = t.details().iter().map(|s| s.to_string()).collect();
+                    let field = |i: usize| d.get(i).filter(|s| *s != "*").cloned();
+                    Token {
+                        start,
+                        end,
+                        pos: d.first().cloned().unwrap_or_else(|| "UNK".into()),
+                        pos1: d.get(1).cloned().unwrap_or_else(|| "*".into()),
+                        base: field(6).unwrap_or_else(|| surface.clone()),
+                        reading: field(7).unwrap_or_else(|| surface.clone()),
+                        surface,
+                    }
+                })
+                .collect();
+            // Twice: the second call reuses this thread's worker.
+            for _ in 0..2 {
+                assert_eq!(tokenize(text).expect("tokenize"), expected, "{text:?}");
+            }
+        }
+    }
+
+    #[test]
     fn reads_names() {
         assert_eq!(reading("山田商事").expect("reading"), "ヤマダショウジ");
     }
