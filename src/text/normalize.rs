@@ -648,9 +648,12 @@ pub fn fold(s: &str) -> String {
     if s.is_ascii() {
         return s.to_ascii_lowercase();
     }
-    s.chars()
-        .map(|c| kata_to_hira_char(c.to_ascii_lowercase()))
-        .collect()
+    s.chars().map(fold_char).collect()
+}
+
+/// [`fold`] of one char (the same UTF-8 length).
+pub fn fold_char(c: char) -> char {
+    kata_to_hira_char(c.to_ascii_lowercase())
 }
 
 #[cfg(test)]
