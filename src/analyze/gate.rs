@@ -3,8 +3,9 @@
 //! prefilter, never a second opinion: a post it rejects could not have produced a mention or a
 //! watched personal value on the slow path.
 //!
-//! How: every pattern of the matcher (names, aliases, readings, kana/kanji mixes) gets a few
-//! *anchor* characters (its rarest ones). For each anchor we precompute every raw character that
+//! How: every pattern of the matcher (names, aliases, readings, kana/kanji mixes) gets up to
+//! four *anchor* characters (its rarest ones, by a rough frequency rank that counts a voiced
+//! kana as common as its base). For each anchor we precompute every raw character that
 //! normalizes and folds to it (full- and half-width forms, katakana for hiragana, the unvoiced
 //! kana of a voiced one — ﾀﾞ is two characters —, Kangxi radicals for kanji, upper case for
 //! ASCII). A post passes if, for some pattern, enough of its anchors occur in any raw form
@@ -12,8 +13,18 @@
 //! characters not counted: all of them, or all but one for names that may carry one masked
 //! character (伏せ字).
 //! ASCII runs (with full-width letters folded) are checked for ASCII names and romaji keys
-//! exactly as the matcher does. Watched personal values need digits, an '@' (or "at"), or the
-//! town name of a watched address. The pass is a table lookup per character.
+//! exactly as the matcher does. Watched personal values need a digit chain that holds a
+//! watched clear number (a phone without its leading 0), or is long enough for a hashed one;
+//! an '@' (or "at"); or the town name of a watched address. The pass is a table lookup per
+//! character.
+//!
+//! In front of it runs the [`prescreen`], a necessary condition of this pass read off the
+//! bytes (one bitmap test per character, no state machines): some raw form of the rarest
+//! `k - need + 1` anchors of a pattern, enough letters or digits, an '@'. Only posts it lets
+//! through are scanned as above; `prescreen_passes_whatever_the_gate_passes` (in
+//! `analyze`) checks that it never rejects a post the precise pass would let through.
+
+mod prescreen;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -61,20 +72,32 @@ fn anchorable(c: char) -> bool {
         || c.is_ascii_digit())
 }
 
+/// Hiragana from the most to the least frequent in ordinary Japanese text (rough).
+const KANA_BY_FREQUENCY: &str = "のいうにてとしたかなはるんがですまこれをもらりくっきょつあそおけだよやせどえさわちゃじみめろごげねばびべぶほへひふむゆぎずぐぜぞざぼゅぱぽぴぷぺぬぢづゐゑぁぃぅぇぉゎ";
+
+/// How rare a folded character is in raw text (higher: rarer), counting every raw form: a
+/// voiced kana is as common as its base, which stands for it before a separate voicing mark.
 fn anchor_score(c: char) -> u32 {
+    let kana_rank = |k: char| {
+        KANA_BY_FREQUENCY
+            .chars()
+            .position(|x| x == k)
+            .map_or(60, |i| i as u32)
+    };
     match c {
         '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => {
             if COMMON_KANJI.contains(c) {
-                40
+                100
             } else {
-                50
+                200
             }
         }
-        'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'っ' | 'ゃ' | 'ゅ' | 'ょ' | 'ん' | 'の' | 'い'
-        | 'う' | 'し' | 'た' | 'て' | 'と' | 'な' | 'に' | 'は' | 'か' | 'る' => 10,
-        '\u{3041}'..='\u{309F}' => 20,
-        c if c.is_ascii_alphabetic() => 5,
-        _ => 15,
+        '\u{3041}'..='\u{309F}' => {
+            let base = c.nfd().next().unwrap_or(c);
+            kana_rank(c).min(kana_rank(base))
+        }
+        c if c.is_ascii_alphabetic() => 0,
+        _ => 60,
     }
 }
 
@@ -163,9 +186,12 @@ pub struct Gate {
     ascii: Option<AhoCorasick>,
     romaji: bool,
     min_run_letters: usize,
-    min_digits: Option<usize>,
+    /// Digit chains of watched numbers: the values that must occur in them.
+    digit_values: DigitValues,
     email: bool,
     generic_address: bool,
+    /// The byte-level necessary condition checked first.
+    prescreen: prescreen::Prescreen,
 }
 
 impl Gate {
@@ -182,11 +208,7 @@ impl Gate {
                 }
             }
             chars.sort_by_key(|(i, c)| (std::cmp::Reverse(anchor_score(*c)), *i));
-            let k = if maskable {
-                chars.len().min(3)
-            } else {
-                chars.len().min(4)
-            };
+            let k = chars.len().min(4);
             let need = if maskable { k.saturating_sub(1) } else { k };
             let mut anchors = Vec::with_capacity(k);
             for (_, c) in chars.into_iter().take(k) {
@@ -208,7 +230,7 @@ impl Gate {
                 add_group(text, maskable, &mut anchor_ids);
             }
         }
-        let mut min_digits: Option<usize> = None;
+        let mut digit_values = DigitValues::default();
         let mut email = false;
         let mut generic_address = false;
         for p in watched {
@@ -235,7 +257,7 @@ impl Gate {
                 }
             };
             if let Some(d) = digits {
-                min_digits = Some(min_digits.map_or(d, |m: usize| m.min(d)));
+                digit_values.add(p, d);
             }
         }
         let mut table = vec![0u16; 0x10000];
@@ -349,6 +371,17 @@ impl Gate {
                 *slot |= LETTER;
             }
         }
+        let prescreen = prescreen::Prescreen::new(prescreen::Spec {
+            literals: prescreen_literals(
+                &anchor_ids,
+                &groups,
+                &classes_flags_chars(&table, &astral, &class_flags),
+                (digit_values.min_len().is_some(), email, generic_address),
+            ),
+            letters: (ascii.is_some() || romaji).then_some(min_run_letters.max(1)),
+            digits: digit_values.min_len(),
+            at: email,
+        });
         Gate {
             table,
             astral,
@@ -359,15 +392,21 @@ impl Gate {
             ascii,
             romaji,
             min_run_letters: min_run_letters.max(1),
-            min_digits,
+            digit_values,
             email,
             generic_address,
+            prescreen,
         }
+    }
+
+    /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone.
+    pub fn prescreen(&self, raw: &str) -> bool {
+        self.prescreen.pass(raw.as_bytes())
     }
 
     /// True if the post may mention a target or hold a watched personal value.
     pub fn pass(&self, matcher: &Matcher, raw: &str) -> bool {
-        self.reason(matcher, raw).is_some()
+        self.prescreen(raw) && self.reason(matcher, raw).is_some()
     }
 
     /// Why a post passes (`None`: it cannot mention a target nor hold a watched value).
@@ -387,7 +426,7 @@ impl Gate {
         };
         let mut pos: u32 = 0;
         let mut flags = 0u8;
-        let mut digits = DigitChain::default();
+        let mut digits = DigitChain::new(&self.digit_values);
         let mut at_word = AtWord::default();
         let want_runs = self.ascii.is_some() || self.romaji;
         let mut run: Option<usize> = None;
@@ -403,7 +442,7 @@ impl Gate {
                     pos += 1;
                 }
                 if c.is_ascii_digit() {
-                    digits.digit();
+                    digits.digit(Some(b));
                 } else if matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '\t') {
                     digits.separator();
                 } else {
@@ -493,7 +532,11 @@ impl Gate {
             let flag = self.class_flags[slot as usize];
             flags |= flag;
             if flag & DIGIT != 0 {
-                digits.digit();
+                // Full-width digits are read as theirs; any other form only by its length.
+                digits.digit(match cp {
+                    0xFF10..=0xFF19 => Some((cp - 0xFF10) as u8 + b'0'),
+                    _ => None,
+                });
             } else if flag & DIGIT_SEPARATOR != 0 {
                 digits.separator();
             } else if flag & TRANSPARENT == 0 {
@@ -536,7 +579,7 @@ impl Gate {
         {
             return Some(Reason::Run);
         }
-        if self.min_digits.is_some_and(|m| digits.longest >= m) {
+        if digits.hit {
             return Some(Reason::Digits);
         }
         if self.email
@@ -596,6 +639,78 @@ impl Gate {
     }
 }
 
+/// The non-ASCII characters of the table with any of the flags in `class_flags` set, with
+/// their flags.
+fn classes_flags_chars(
+    table: &[u16],
+    astral: &HashMap<char, u16>,
+    class_flags: &[u8],
+) -> Vec<(char, u8)> {
+    let flags_of = |entry: u16| class_flags[usize::from(entry & !LETTER)];
+    let mut out: Vec<(char, u8)> = table
+        .iter()
+        .enumerate()
+        .skip(0x80)
+        .filter_map(|(cp, &e)| {
+            let f = flags_of(e);
+            (f != 0)
+                .then(|| char::from_u32(cp as u32).map(|c| (c, f)))
+                .flatten()
+        })
+        .collect();
+    out.extend(
+        astral
+            .iter()
+            .map(|(&c, &e)| (c, flags_of(e)))
+            .filter(|(_, f)| *f != 0),
+    );
+    out
+}
+
+/// The prescreen's literals: the raw forms of the `k - need + 1` rarest anchors of every
+/// group (at least one of them occurs whenever `need` of the `k` do), and the non-ASCII
+/// characters behind digits, e-mail signs and address marks when those are watched.
+fn prescreen_literals(
+    anchor_ids: &HashMap<char, u16>,
+    groups: &[Group],
+    flagged: &[(char, u8)],
+    (digits, email, address): (bool, bool, bool),
+) -> Vec<String> {
+    let mut chars_of = vec!['\0'; anchor_ids.len()];
+    for (&c, &id) in anchor_ids {
+        chars_of[usize::from(id)] = c;
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        // Anchors are kept rarest first.
+        let n = if g.need == 0 {
+            g.anchors.len()
+        } else {
+            g.anchors.len() + 1 - g.need.min(g.anchors.len())
+        };
+        for &a in g.anchors.iter().take(n) {
+            out.extend(
+                raw_forms(chars_of[usize::from(a)])
+                    .iter()
+                    .map(char::to_string),
+            );
+        }
+    }
+    for &(c, f) in flagged {
+        let fw_digit = matches!(c, '\u{FF10}'..='\u{FF19}');
+        if (digits && f & DIGIT != 0 && !fw_digit)
+            || (email && f & (AT_SIGN | TRANSPARENT) != 0)
+            || (address && f & ADDRESS_MARK != 0)
+        {
+            out.push(c.to_string());
+        }
+    }
+    if email {
+        out.extend(["ａ", "Ａ", "ｔ", "Ｔ", "あっと", "アット", "ｱｯﾄ"].map(String::from));
+    }
+    out
+}
+
 /// Why a post passed the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -611,24 +726,101 @@ pub enum Reason {
     Address,
 }
 
-/// The longest chain of digits joined by at most three separator characters (how the
-/// personal-data detector reads phone, card and My Number chains).
-#[derive(Debug, Default)]
-struct DigitChain {
+/// Which digit chains can hold a watched number.
+///
+/// A clear phone, My Number or card value must occur in the chain's digits (a phone without
+/// its leading 0, which `+81` replaces); hashed values and bank accounts (whose detector may
+/// join numbers across context words) only need a chain of their kind's length.
+#[derive(Debug, Clone, Default)]
+struct DigitValues {
+    /// ASCII digits that must end the chain's digits at some point, in a chain of at least
+    /// so many digits.
+    values: Vec<(Vec<u8>, usize)>,
+    /// A chain this long passes whatever its digits (hashed values, bank accounts).
+    any_len: Option<usize>,
+    /// A chain holding digits other than ASCII or full-width ones (①, ⑴…) passes at this
+    /// length, since those may stand for more than one digit.
+    exotic_len: Option<usize>,
+}
+
+impl DigitValues {
+    fn add(&mut self, p: &PersonalValue, len: usize) {
+        self.exotic_len = Some(self.exotic_len.map_or(len, |m| m.min(len)));
+        let clear = match (&p.value, p.kind) {
+            (WatchedValue::Clear(v), PiiKind::Phone | PiiKind::MyNumber | PiiKind::CreditCard) => {
+                super::pii::normalize_value(p.kind, v).ok()
+            }
+            _ => None,
+        };
+        match clear {
+            Some(v) => {
+                let digits = match p.kind {
+                    PiiKind::Phone => v.strip_prefix('0').unwrap_or(&v),
+                    _ => v.as_str(),
+                };
+                self.values.push((digits.as_bytes().to_vec(), len));
+            }
+            None => self.any_len = Some(self.any_len.map_or(len, |m| m.min(len))),
+        }
+    }
+
+    /// The fewest digits of any chain that passes.
+    fn min_len(&self) -> Option<usize> {
+        self.exotic_len
+    }
+}
+
+/// The chains of digits joined by at most three separator characters (how the personal-data
+/// detector reads phone, card and My Number chains), checked against the watched numbers.
+#[derive(Debug)]
+struct DigitChain<'a> {
+    watched: &'a DigitValues,
     current: usize,
     gap: usize,
     longest: usize,
+    /// The ASCII digits of the current chain.
+    digits: Vec<u8>,
+    /// The current chain has a digit of another form.
+    exotic: bool,
+    /// Some chain can hold a watched number.
+    hit: bool,
 }
 
-impl DigitChain {
-    fn digit(&mut self) {
+impl<'a> DigitChain<'a> {
+    fn new(watched: &'a DigitValues) -> Self {
+        DigitChain {
+            watched,
+            current: 0,
+            gap: 0,
+            longest: 0,
+            digits: Vec::new(),
+            exotic: false,
+            hit: false,
+        }
+    }
+
+    /// A digit: its ASCII form, or `None` for a form that is not read digit by digit.
+    fn digit(&mut self, d: Option<u8>) {
         if self.current > 0 && self.gap <= 3 {
             self.current += 1;
         } else {
             self.current = 1;
+            self.digits.clear();
+            self.exotic = false;
         }
         self.gap = 0;
         self.longest = self.longest.max(self.current);
+        match d {
+            Some(d) => self.digits.push(d),
+            None => self.exotic = true,
+        }
+        let w = self.watched;
+        self.hit = self.hit
+            || w.any_len.is_some_and(|n| self.current >= n)
+            || (self.exotic && w.exotic_len.is_some_and(|n| self.current >= n))
+            || w.values
+                .iter()
+                .any(|(v, n)| self.current >= *n && self.digits.ends_with(v));
     }
 
     fn separator(&mut self) {

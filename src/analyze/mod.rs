@@ -213,6 +213,12 @@ impl Analyzer {
         self.gate.reason(&self.matcher, text)
     }
 
+    /// Whether `text` passes the gate's byte-level prescreen (a necessary condition of
+    /// [`Analyzer::gate_reason`]).
+    pub fn prescreen(&self, text: &str) -> bool {
+        self.gate.prescreen(text)
+    }
+
     /// The full pipeline without the gate (the gate's tests compare the two).
     pub fn analyze_ungated(&self, post: &PostInput) -> Analysis {
         let mut out = Analysis {
@@ -498,5 +504,85 @@ mod tests {
             let post: PostInput = serde_json::from_str(line).expect("fixture line");
             same_verdict(&fanalyzer, &post);
         }
+    }
+
+    /// The prescreen is a necessary condition of the gate: whatever the gate passes, it
+    /// passes — on generated posts and on the forms used to evade search.
+    #[test]
+    fn prescreen_passes_whatever_the_gate_passes() {
+        let example = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml"))
+            .expect("watchlist");
+        let bench = crate::bench::builtin_watchlist().expect("bench watchlist");
+        for (wl, seed) in [(&example, 5), (&bench, 6)] {
+            let analyzer = Analyzer::new(wl).expect("analyzer");
+            let mut generator = Generator::new(seed, wl).expect("generator");
+            let (mut gated, mut screened_out) = (0, 0);
+            let total = 6000;
+            for _ in 0..total {
+                let text = generator.post().text;
+                let pre = analyzer.prescreen(&text);
+                screened_out += usize::from(!pre);
+                if analyzer.gate_reason(&text).is_some() {
+                    gated += 1;
+                    assert!(pre, "prescreen rejects what the gate passes: {text:?}");
+                }
+            }
+            assert!(gated > 0, "no generated post passed the gate");
+            assert!(
+                screened_out * 10 > total,
+                "the prescreen rejects only {screened_out} of {total} posts"
+            );
+        }
+        let tricky: [(&Watchlist, &str); 12] = [
+            (&bench, "ﾔﾏﾀﾞ商事の社長"),
+            (&bench, "ＹＡＭＡＤＡ　ＳＨＯＪＩ"),
+            (&bench, "Ｙａｍａｄａ Shoji は"),
+            (&bench, "山〇商事は詐欺"),
+            (&bench, "山 田 商 事"),
+            (&bench, "山田.商事"),
+            (&bench, "電話 ０９０－２３４５－６７８９ まで"),
+            (&bench, "+81 90 2345 6789"),
+            (&example, "misaki.tanaka＠example.jp"),
+            (&example, "misaki.tanaka(at)example.jp"),
+            (&example, "ｻｸﾗ食品"),
+            (&example, "⼩林クリニック"),
+        ];
+        for (wl, text) in tricky {
+            let analyzer = Analyzer::new(wl).expect("analyzer");
+            assert!(
+                analyzer.gate_reason(text).is_some(),
+                "gate should pass {text:?}"
+            );
+            assert!(analyzer.prescreen(text), "prescreen should pass {text:?}");
+            same_verdict(
+                &analyzer,
+                &PostInput {
+                    id: "t".into(),
+                    text: text.into(),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    /// A service number is ten digits, but not a watched phone: it no longer opens the gate.
+    #[test]
+    fn unwatched_numbers_do_not_open_the_gate() {
+        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml"))
+            .expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        assert_eq!(
+            analyzer.gate_reason("問い合わせ窓口は0120-128-981らしい"),
+            None
+        );
+        assert_eq!(
+            analyzer.gate_reason("番号は080-3141-5926"),
+            Some(gate::Reason::Digits)
+        );
+        assert_eq!(
+            analyzer.gate_reason("番号 123456789012 です"),
+            Some(gate::Reason::Digits),
+            "a hashed My Number needs any 12-digit chain"
+        );
     }
 }
