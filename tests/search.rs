@@ -210,8 +210,36 @@ fn the_indexer_replaces_a_post_by_key_and_commits_in_batches() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].snippet.contains("倒産"), "{found:?}");
     assert!(index.search(&request("最悪")).expect("search").is_empty());
+    // More batches: a bulk writer leaves one segment per commit until it finishes, then
+    // merges them all into one.
+    for n in 2..9 {
+        let p = post(
+            &format!("5ch:x/1/{n}"),
+            "5ch",
+            &format!("山田商事その{n}"),
+            0,
+        );
+        indexer.add_new(&p, &meta).expect("add");
+    }
+    let segments = || {
+        index
+            .tantivy()
+            .searchable_segment_ids()
+            .expect("segments")
+            .len()
+    };
+    assert!(segments() > 1, "{} segments before finish", segments());
     indexer.finish().expect("finish");
-    assert!(SearchIndex::open(dir.path()).is_ok());
+    let index = SearchIndex::open(dir.path()).expect("reopen");
+    assert_eq!(
+        index
+            .tantivy()
+            .searchable_segment_ids()
+            .expect("segments")
+            .len(),
+        1
+    );
+    assert_eq!(index.search(&request("山田商事")).expect("search").len(), 8);
 }
 
 #[test]

@@ -227,14 +227,22 @@ impl SearchIndex {
         &self.index
     }
 
-    /// The writer, committing every `batch` documents. Only one may exist per index (Tantivy
-    /// locks the directory; a second one fails with a message naming it).
+    /// The writer for a bulk load (`reindex`, the benchmark), committing every `batch`
+    /// documents. Segments are not merged while it runs: [`Indexer::finish`] merges them all
+    /// once, so each document is merged once instead of at every level of the log merge
+    /// policy. Only one writer may exist per index (Tantivy locks the directory; a second one
+    /// fails with a message naming it).
     pub fn indexer(&self, batch: usize) -> Result<Indexer, IndexError> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
-        self.indexer_with_threads(batch, threads)
+        let mut indexer = self.indexer_with_threads(batch, threads)?;
+        indexer
+            .writer
+            .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        indexer.merge_at_finish = true;
+        Ok(indexer)
     }
 
     /// [`SearchIndex::indexer`] with `threads` indexing threads (1 for the live sync, which
@@ -279,6 +287,7 @@ impl SearchIndex {
             pending: 0,
             cursor,
             cursor_trusted,
+            merge_at_finish: false,
         })
     }
 }
@@ -371,6 +380,8 @@ pub struct Indexer {
     cursor: SyncCursor,
     /// True when no post after `cursor` can be in the index already.
     cursor_trusted: bool,
+    /// A bulk writer: no merges while it runs, one merge of every segment at the end.
+    merge_at_finish: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -491,9 +502,23 @@ impl Indexer {
         }
     }
 
-    /// Commits and waits for the writer's threads to finish merging.
+    /// Commits, merges every segment into one for a bulk writer, and waits for the writer's
+    /// threads to finish merging.
     pub fn finish(mut self) -> Result<(), IndexError> {
         self.commit()?;
+        if self.merge_at_finish {
+            let ids = self
+                .writer
+                .index()
+                .searchable_segment_ids()
+                .map_err(tv(&self.path, "cannot list the index segments"))?;
+            if ids.len() > 1 {
+                self.writer
+                    .merge(&ids)
+                    .wait()
+                    .map_err(tv(&self.path, "cannot merge the index segments"))?;
+            }
+        }
         self.writer
             .wait_merging_threads()
             .map_err(tv(&self.path, "cannot finish merging the index"))
