@@ -154,23 +154,15 @@ fn export(
 /// config is an error; an unreachable server is only a note.
 fn capture_send_to(url: &str, args: &SendToArgs, data: &Path) -> anyhow::Result<Vec<String>> {
     use mimamori::evidence::sendto;
-    use mimamori::rdap::{self, Rdap, Servers, WhoisConfig};
+    use mimamori::rdap::Rdap;
     if args.offline {
         return Ok(vec!["--offline: 新たな照会はしていない".to_string()]);
     }
-    let watchlist = match &args.config {
-        Some(p) => Some(super::load_watchlist(Some(p))?),
-        None if Path::new("watchlists").is_dir() => Some(super::load_watchlist(None)?),
-        None => None,
-    };
-    let (whois, fetch) = match &watchlist {
-        Some(wl) => (
-            WhoisConfig::from_watchlist(wl)?,
-            mimamori::watch::fetch_config(wl)?,
-        ),
-        None => (WhoisConfig::default(), Default::default()),
-    };
-    let servers = Servers::choose(args.rdap.as_deref(), args.bootstrap.as_deref(), &whois)?;
+    let (servers, fetch) = super::whois::rdap_settings(
+        args.config.as_deref(),
+        args.rdap.as_deref(),
+        args.bootstrap.as_deref(),
+    )?;
     let operator_url = match &args.operator_url {
         Some(u) => {
             Some(url::Url::parse(u).with_context(|| format!("--operator-url {u:?}: not a URL"))?)
@@ -180,7 +172,7 @@ fn capture_send_to(url: &str, args: &SendToArgs, data: &Path) -> anyhow::Result<
     // Interactive: one retry at most, so an unreachable site costs seconds, not minutes.
     let config = mimamori::fetch::FetchConfig {
         retries: 1,
-        ..rdap::fetch_config(&fetch)
+        ..fetch
     };
     let fetcher = mimamori::fetch::Fetcher::new(config)?;
     let client = Rdap::new(fetcher.clone(), servers);

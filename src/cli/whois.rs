@@ -42,20 +42,12 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         })?),
         None => None,
     };
-    let watchlist = match &args.config {
-        Some(p) => Some(super::load_watchlist(Some(p))?),
-        None if Path::new("watchlists").is_dir() => Some(super::load_watchlist(None)?),
-        None => None,
-    };
-    let (whois, fetch) = match &watchlist {
-        Some(wl) => (
-            WhoisConfig::from_watchlist(wl)?,
-            mimamori::watch::fetch_config(wl)?,
-        ),
-        None => (WhoisConfig::default(), Default::default()),
-    };
-    let servers = Servers::choose(args.rdap.as_deref(), args.bootstrap.as_deref(), &whois)?;
-    let fetcher = Fetcher::new(rdap::fetch_config(&fetch))?;
+    let (servers, fetch) = rdap_settings(
+        args.config.as_deref(),
+        args.rdap.as_deref(),
+        args.bootstrap.as_deref(),
+    )?;
+    let fetcher = Fetcher::new(fetch)?;
     let client = Rdap::new(fetcher, servers);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -95,4 +87,27 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Ok)
+}
+
+/// Where to ask RDAP and how to fetch, from `--rdap`/`--bootstrap`, else the `[whois]` and
+/// `[fetch]` tables of `config` (or of `watchlists/` when it exists), else the defaults.
+pub(super) fn rdap_settings(
+    config: Option<&Path>,
+    rdap_base: Option<&str>,
+    bootstrap: Option<&str>,
+) -> anyhow::Result<(Servers, mimamori::fetch::FetchConfig)> {
+    let watchlist = match config {
+        Some(p) => Some(super::load_watchlist(Some(p))?),
+        None if Path::new("watchlists").is_dir() => Some(super::load_watchlist(None)?),
+        None => None,
+    };
+    let (whois, fetch) = match &watchlist {
+        Some(wl) => (
+            WhoisConfig::from_watchlist(wl)?,
+            mimamori::watch::fetch_config(wl)?,
+        ),
+        None => (WhoisConfig::default(), Default::default()),
+    };
+    let servers = Servers::choose(rdap_base, bootstrap, &whois)?;
+    Ok((servers, rdap::fetch_config(&fetch)))
 }

@@ -259,6 +259,20 @@ async fn refresh_session(
     }
 }
 
+/// The 401 `ExpiredToken` answer (logged) when the request's Bearer token is not a live
+/// access token.
+fn refuse_unauthorized(site: &SimBluesky, headers: &HeaderMap, path: &str) -> Option<Response> {
+    let authorized = bearer(headers).is_some_and(|t| lock(&site.sessions).access.contains(&t));
+    if authorized {
+        return None;
+    }
+    site.log.record(path, 401);
+    Some(json(
+        StatusCode::UNAUTHORIZED,
+        &json!({"error": "ExpiredToken", "message": "Token has expired"}),
+    ))
+}
+
 async fn search_posts(
     State(site): State<Arc<SimBluesky>>,
     OriginalUri(uri): OriginalUri,
@@ -266,13 +280,8 @@ async fn search_posts(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let path = path_query(&uri);
-    let authorized = bearer(&headers).is_some_and(|t| lock(&site.sessions).access.contains(&t));
-    if !authorized {
-        site.log.record(&path, 401);
-        return json(
-            StatusCode::UNAUTHORIZED,
-            &json!({"error": "ExpiredToken", "message": "Token has expired"}),
-        );
+    if let Some(refused) = refuse_unauthorized(&site, &headers, &path) {
+        return refused;
     }
     match site.search(&q) {
         Ok(v) => {
@@ -294,13 +303,8 @@ async fn get_posts(
     headers: HeaderMap,
 ) -> Response {
     let path = path_query(&uri);
-    let authorized = bearer(&headers).is_some_and(|t| lock(&site.sessions).access.contains(&t));
-    if !authorized {
-        site.log.record(&path, 401);
-        return json(
-            StatusCode::UNAUTHORIZED,
-            &json!({"error": "ExpiredToken", "message": "Token has expired"}),
-        );
+    if let Some(refused) = refuse_unauthorized(&site, &headers, &path) {
+        return refused;
     }
     let wanted: Vec<String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k == "uris")

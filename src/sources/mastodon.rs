@@ -116,6 +116,20 @@ impl MastodonSource {
         })
     }
 
+    /// `<instance>/api/v1/<segments…>`.
+    fn api_url(&self, segments: &[&str]) -> Result<Url, SourceError> {
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| SourceError::Config {
+                origin: self.id.clone(),
+                message: "url cannot be a base".into(),
+            })?
+            .pop_if_empty()
+            .extend(["api", "v1"])
+            .extend(segments);
+        Ok(url)
+    }
+
     /// The access token, when `token_env` names one.
     fn token(&self) -> Result<Option<String>, SourceError> {
         match &self.token_env {
@@ -200,14 +214,7 @@ impl Source for MastodonSource {
         let Some(id) = post.key.rsplit_once('/').map(|(_, id)| id) else {
             return crate::recheck::check_page(fetcher, post).await;
         };
-        let mut url = self.url.clone();
-        url.path_segments_mut()
-            .map_err(|()| SourceError::Config {
-                origin: self.id.clone(),
-                message: "url cannot be a base".into(),
-            })?
-            .pop_if_empty()
-            .extend(["api", "v1", "statuses", id]);
+        let url = self.api_url(&["statuses", id])?;
         let mut req = FetchRequest::get(url.clone()).with_header("accept", "application/json");
         if let Some(t) = self.token()? {
             req = req.with_header("authorization", &format!("Bearer {t}"));
@@ -261,14 +268,7 @@ impl Source for MastodonSource {
             let old_min = web::cursor_str(ctx.cursors.get(&key), "min_id");
             let mut min_id = old_min.clone();
             for _ in 0..self.max_pages {
-                let mut url = self.url.clone();
-                url.path_segments_mut()
-                    .map_err(|()| SourceError::Config {
-                        origin: self.id.clone(),
-                        message: "url cannot be a base".into(),
-                    })?
-                    .pop_if_empty()
-                    .extend(["api", "v1", "timelines", "tag", tag.as_str()]);
+                let mut url = self.api_url(&["timelines", "tag", tag.as_str()])?;
                 {
                     let mut q = url.query_pairs_mut();
                     q.append_pair("limit", &self.limit.to_string());
