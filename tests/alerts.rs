@@ -84,13 +84,7 @@ async fn receiver(fail_first: u32) -> (String, Arc<Mutex<Receiver>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = crate::support::serve(app).await;
     (format!("http://{addr}/hook"), state)
 }
 
@@ -411,13 +405,7 @@ async fn killing_receiver(victim: Arc<Mutex<Option<u32>>>) -> (String, Arc<Mutex
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = crate::support::serve(app).await;
     (format!("http://{addr}/hook"), state)
 }
 

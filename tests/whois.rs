@@ -120,6 +120,27 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// `mimamori evidence export ID --out packet` asking RDAP at `base`, with `operator` as the
+/// operator page.
+fn export(d: &Path, id: &str, base: &str, operator: &str) -> (Option<i32>, String, String) {
+    run(
+        d,
+        &[
+            "--data",
+            "data",
+            "evidence",
+            "export",
+            id,
+            "--out",
+            "packet",
+            "--rdap",
+            base,
+            "--operator-url",
+            operator,
+        ],
+    )
+}
+
 #[test]
 fn whois_of_a_url_prints_operator_registrar_abuse_and_deadlines() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -343,22 +364,7 @@ fn the_packet_names_who_to_send_it_to_and_keeps_the_rdap_record() {
     let id = seeded(d);
     let base = format!("http://{addr}/rdap/");
     let operator = format!("http://{addr}/company");
-    let (code, _, stderr) = run(
-        d,
-        &[
-            "--data",
-            "data",
-            "evidence",
-            "export",
-            &id,
-            "--out",
-            "packet",
-            "--rdap",
-            &base,
-            "--operator-url",
-            &operator,
-        ],
-    );
+    let (code, _, stderr) = export(d, &id, &base, &operator);
     assert_eq!(code, Some(0), "{stderr}");
     let packet = d.join("packet");
     let m = manifest(&packet);
@@ -447,22 +453,7 @@ fn without_rdap_the_packet_says_why_and_export_succeeds() {
         .expect("addr");
     let base = format!("http://{closed}/rdap/");
     let operator = format!("http://{closed}/company");
-    let (code, _, stderr) = run(
-        d,
-        &[
-            "--data",
-            "data",
-            "evidence",
-            "export",
-            &id,
-            "--out",
-            "packet",
-            "--rdap",
-            &base,
-            "--operator-url",
-            &operator,
-        ],
-    );
+    let (code, _, stderr) = export(d, &id, &base, &operator);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("送付先: RDAP: "), "{stderr}");
     let packet = d.join("packet");
