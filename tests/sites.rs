@@ -646,16 +646,21 @@ async fn bluesky_credentials_errors_name_the_variable() {
 
 // ---------------------------------------------------------------- mastodon
 
-#[tokio::test]
-async fn mastodon_tag_timeline_with_min_id() {
-    let wl = watchlist();
-    let site = Arc::new(SimMastodon::new(&wl));
+/// A simulated Mastodon instance (no token) and a `mastodon` source on it.
+async fn mastodon() -> (Arc<SimMastodon>, SimWeb, Box<dyn Source>) {
+    let site = Arc::new(SimMastodon::new(&watchlist()));
     let web = start(site.clone(), 0, Faults::default()).await;
     let cfg = source_cfg(&format!(
         "[[source]]\nkind = \"mastodon\"\nurl = \"{}\"\nevery = \"2m\"\n",
         web.sites[0].url
     ));
     let source = sources::build(&cfg).expect("mastodon source builds");
+    (site, web, source)
+}
+
+#[tokio::test]
+async fn mastodon_tag_timeline_with_min_id() {
+    let (site, web, source) = mastodon().await;
     let host = web.sites[0].addr.to_string();
     let mut p = Poller::new();
 
@@ -741,14 +746,7 @@ async fn mastodon_token_from_the_named_variable() {
 async fn mastodon_and_bluesky_rechecks_ask_for_the_post_and_see_it_deleted() {
     use mimamori::recheck::Liveness;
     // Mastodon: /api/v1/statuses/<id>, 404 once deleted.
-    let wl = watchlist();
-    let site = Arc::new(SimMastodon::new(&wl));
-    let web = start(site.clone(), 0, Faults::default()).await;
-    let cfg = source_cfg(&format!(
-        "[[source]]\nkind = \"mastodon\"\nurl = \"{}\"\nevery = \"2m\"\n",
-        web.sites[0].url
-    ));
-    let source = sources::build(&cfg).expect("mastodon source builds");
+    let (site, web, source) = mastodon().await;
     let mut p = Poller::new();
     let s1 = web
         .post_to("mastodon", 0, "さくら食品は産地偽装してる詐欺企業")
