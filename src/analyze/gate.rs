@@ -4,11 +4,11 @@
 //! watched personal value on the slow path.
 //!
 //! How: every pattern of the matcher (names, aliases, readings, kana/kanji mixes) gets up to
-//! four *anchor* characters (its rarest ones, by a rough frequency rank that counts a voiced
-//! kana as common as its base). For each anchor we precompute every raw character that
-//! normalizes and folds to it (full- and half-width forms, katakana for hiragana, the unvoiced
-//! kana of a voiced one — ﾀﾞ is two characters —, Kangxi radicals for kanji, upper case for
-//! ASCII). A post passes if, for some pattern, enough of its anchors occur in any raw form
+//! four *anchor* characters (its rarest ones, by a rough frequency rank). For each anchor we
+//! precompute every raw character that normalizes and folds to it (full- and half-width
+//! forms, katakana for hiragana, Kangxi radicals for kanji, upper case for ASCII; for a voiced
+//! kana written apart — ﾀﾞ, た + U+3099 — the voicing mark, which stands at its base's
+//! position, so a bare た is no raw form of だ). A post passes if, for some pattern, enough of its anchors occur in any raw form
 //! *close together* — within the pattern's length in letters, separators and invisible
 //! characters not counted: all of them, or all but one for names that may carry one masked
 //! character (伏せ字).
@@ -19,9 +19,8 @@
 //! character.
 //!
 //! In front of it runs the [`prescreen`], a necessary condition of this pass read off the
-//! bytes (one bitmap test per character, no state machines): some raw form of the rarest
-//! `k - need + 1` anchors of a pattern, enough letters or digits, an '@'. Only posts it lets
-//! through are scanned as above; `prescreen_passes_whatever_the_gate_passes` (in
+//! bytes with one table lookup per character and a few counters (anchor bits, digit chain,
+//! letter run), no buffers. Only posts it lets through are scanned as above; `prescreen_passes_whatever_the_gate_passes` (in
 //! `analyze`) checks that it never rejects a post the precise pass would let through.
 
 mod prescreen;
@@ -35,7 +34,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use super::matcher::Matcher;
 use super::pii::{PiiKind, WatchedValue};
 use crate::config::PersonalValue;
-use crate::text::normalize;
+use crate::text::{normalize, reading};
 
 /// Every raw character that normalizes and folds to a given character (besides itself).
 static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
@@ -75,8 +74,9 @@ fn anchorable(c: char) -> bool {
 /// Hiragana from the most to the least frequent in ordinary Japanese text (rough).
 const KANA_BY_FREQUENCY: &str = "のいうにてとしたかなはるんがですまこれをもらりくっきょつあそおけだよやせどえさわちゃじみめろごげねばびべぶほへひふむゆぎずぐぜぞざぼゅぱぽぴぷぺぬぢづゐゑぁぃぅぇぉゎ";
 
-/// How rare a folded character is in raw text (higher: rarer), counting every raw form: a
-/// voiced kana is as common as its base, which stands for it before a separate voicing mark.
+/// How rare a folded character is in raw text (higher: rarer). A voiced kana is rated on its
+/// own: written apart, its base is no raw form of it, the separate voicing mark is (see
+/// [`raw_forms`]).
 fn anchor_score(c: char) -> u32 {
     let kana_rank = |k: char| {
         KANA_BY_FREQUENCY
@@ -92,10 +92,7 @@ fn anchor_score(c: char) -> u32 {
                 200
             }
         }
-        '\u{3041}'..='\u{309F}' => {
-            let base = c.nfd().next().unwrap_or(c);
-            kana_rank(c).min(kana_rank(base))
-        }
+        '\u{3041}'..='\u{309F}' => kana_rank(c),
         c if c.is_ascii_alphabetic() => 0,
         _ => 60,
     }
@@ -115,9 +112,15 @@ fn raw_forms(c: char) -> Vec<char> {
             add(d);
         }
     }
-    // A voiced kana may be written as its unvoiced base plus a separate voicing mark.
-    if let Some(base) = c.nfd().next().filter(|b| *b != c) {
-        add(base);
+    // A voiced kana may be written as its unvoiced base plus a combining voicing mark (or a
+    // half-width one, which normalizes to it): the mark is the raw form that witnesses it,
+    // so that a bare は is no raw form of ば. (`゛` and `゜` stay apart after normalizing.)
+    if let Some(mark) = c.nfd().nth(1) {
+        match mark {
+            '\u{3099}' => out.extend(['\u{3099}', '\u{FF9E}']),
+            '\u{309A}' => out.extend(['\u{309A}', '\u{FF9F}']),
+            _ => {}
+        }
     }
     out.sort_unstable();
     out.dedup();
@@ -371,17 +374,19 @@ impl Gate {
                 *slot |= LETTER;
             }
         }
-        let prescreen = prescreen::Prescreen::new(prescreen::Spec {
-            literals: prescreen_literals(
-                &anchor_ids,
-                &groups,
-                &classes_flags_chars(&table, &astral, &class_flags),
-                (digit_values.min_len().is_some(), email, generic_address),
-            ),
-            letters: (ascii.is_some() || romaji).then_some(min_run_letters.max(1)),
-            digits: digit_values.min_len(),
-            at: email,
-        });
+        let prescreen = prescreen::Prescreen::new(prescreen_spec(
+            &table,
+            &astral,
+            (&class_anchors, &class_flags),
+            &groups,
+            PrescreenNeeds {
+                letters: (ascii.is_some() || romaji).then_some(min_run_letters.max(1)),
+                keys: run_keys(&ascii_patterns, matcher),
+                digits: &digit_values,
+                email,
+                address: generic_address,
+            },
+        ));
         Gate {
             table,
             astral,
@@ -512,6 +517,12 @@ impl Gate {
                 }
                 continue;
             }
+            // A separate voicing mark stands for the voiced kana of the letter before it.
+            let here = if matches!(cp, 0x3099 | 0x309A | 0xFF9E | 0xFF9F) {
+                here.saturating_sub(1)
+            } else {
+                here
+            };
             for &a in &self.class_anchors[slot as usize] {
                 last[a as usize] = here;
                 for &g in &self.groups_of[a as usize] {
@@ -521,7 +532,7 @@ impl Gate {
                         .iter()
                         .filter(|b| {
                             let at = last[**b as usize];
-                            at != NEVER && here - at <= group.span
+                            at != NEVER && here.abs_diff(at) <= group.span
                         })
                         .count();
                     if near >= group.need {
@@ -639,75 +650,176 @@ impl Gate {
     }
 }
 
-/// The non-ASCII characters of the table with any of the flags in `class_flags` set, with
-/// their flags.
-fn classes_flags_chars(
+/// What the gate watches besides its pattern groups, as the prescreen needs to know it.
+struct PrescreenNeeds<'a> {
+    /// Letters in one run that may hold an ASCII or romanized name.
+    letters: Option<usize>,
+    /// The names and romaji keys a run may hold, as [`prescreen::Spec::keys`].
+    keys: Vec<Vec<u32>>,
+    /// The watched numbers.
+    digits: &'a DigitValues,
+    email: bool,
+    /// Hashed or town-less addresses are watched: any address mark passes.
+    address: bool,
+}
+
+/// The prescreen's view of the gate: each character's role (digit, separator, run letter,
+/// a sign that passes by itself) and anchors, and each group's anchors and need.
+fn prescreen_spec(
     table: &[u16],
     astral: &HashMap<char, u16>,
-    class_flags: &[u8],
-) -> Vec<(char, u8)> {
-    let flags_of = |entry: u16| class_flags[usize::from(entry & !LETTER)];
-    let mut out: Vec<(char, u8)> = table
+    (class_anchors, class_flags): (&[Vec<u16>], &[u8]),
+    groups: &[Group],
+    needs: PrescreenNeeds,
+) -> prescreen::Spec {
+    use prescreen::role;
+    let digits = needs.digits.min_len().is_some();
+    let role_of = |c: char, slot: u16| -> prescreen::CharSpec {
+        let slot = usize::from(slot & !LETTER);
+        let f = class_flags[slot];
+        let mut r = 0;
+        let fw_digit = matches!(c, '\u{FF10}'..='\u{FF19}');
+        let fw_letter = matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}');
+        if f & DIGIT != 0 {
+            r |= if fw_digit {
+                role::DIGIT
+            } else if digits {
+                role::PASS
+            } else {
+                0
+            };
+        } else if f & DIGIT_SEPARATOR != 0 {
+            r |= role::SEPARATOR;
+        } else if f & TRANSPARENT != 0 {
+            r |= role::TRANSPARENT;
+        }
+        if f & RUN_CHAR != 0 {
+            r |= role::RUN;
+            if fw_letter {
+                r |= role::LETTER;
+            }
+        }
+        if needs.email {
+            if f & (AT_SIGN | TRANSPARENT) != 0 || matches!(c, 'ａ' | 'Ａ' | 'ｔ' | 'Ｔ') {
+                r |= role::PASS;
+            }
+            if f & SMALL_TSU != 0 {
+                r |= role::WORD;
+            }
+        }
+        if needs.address && f & ADDRESS_MARK != 0 {
+            r |= role::PASS;
+        }
+        let value = match c {
+            '\u{FF10}'..='\u{FF19}' => c as u32 - 0xFF10,
+            '\u{FF21}'..='\u{FF3A}' => c as u32 - 0xFF21,
+            '\u{FF41}'..='\u{FF5A}' => c as u32 - 0xFF41,
+            _ => 0,
+        };
+        prescreen::CharSpec {
+            flags: r,
+            anchors: class_anchors[slot].clone(),
+            value: value as u8,
+        }
+    };
+    let mut chars: Vec<(char, prescreen::CharSpec)> = table
         .iter()
         .enumerate()
         .skip(0x80)
-        .filter_map(|(cp, &e)| {
-            let f = flags_of(e);
-            (f != 0)
-                .then(|| char::from_u32(cp as u32).map(|c| (c, f)))
-                .flatten()
+        .filter(|(_, e)| **e & !LETTER != 0)
+        .filter_map(|(cp, &e)| char::from_u32(cp as u32).map(|c| (c, role_of(c, e))))
+        .collect();
+    for (&c, &e) in astral {
+        let mut spec = role_of(c, e);
+        // Above the BMP a character only passes a post or does nothing.
+        if spec.flags & role::PASS != 0 || !spec.anchors.is_empty() {
+            spec.flags = role::PASS;
+            chars.push((c, spec));
+        }
+    }
+    let ascii = (0u8..128)
+        .map(|b| {
+            let c = char::from(b);
+            let mut r = 0;
+            if c.is_ascii_digit() {
+                r |= role::DIGIT;
+            } else if matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '\t') {
+                r |= role::SEPARATOR;
+            }
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '\'' | '.' | '_' | ' ' | '\t') {
+                r |= role::RUN;
+            }
+            if c.is_ascii_alphabetic() {
+                r |= role::LETTER;
+            }
+            if needs.email && c == '@' {
+                r |= role::PASS;
+            }
+            if needs.email && matches!(c, 't' | 'T') {
+                r |= role::AT_T;
+            }
+            let value = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'z' | b'A'..=b'Z' => (b | 0x20) - b'a',
+                _ => 0,
+            };
+            prescreen::CharSpec {
+                flags: r,
+                anchors: class_anchors[usize::from(table[usize::from(b)] & !LETTER)].clone(),
+                value,
+            }
         })
         .collect();
-    out.extend(
-        astral
+    let words = if needs.email {
+        ["あっと", "アット", "ｱｯﾄ"]
             .iter()
-            .map(|(&c, &e)| (c, flags_of(e)))
-            .filter(|(_, f)| *f != 0),
-    );
-    out
+            .map(|w| (w.to_string(), w.chars().next().map_or(0, char::len_utf8)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    prescreen::Spec {
+        chars,
+        ascii,
+        groups: groups
+            .iter()
+            .map(|g| (g.anchors.clone(), g.need, g.span))
+            .collect(),
+        words,
+        letters: needs.letters,
+        keys: needs.keys,
+        digits: needs.digits.any_len,
+        numbers: needs.digits.values.clone(),
+    }
 }
 
-/// The prescreen's literals: the raw forms of the `k - need + 1` rarest anchors of every
-/// group (at least one of them occurs whenever `need` of the `k` do), and the non-ASCII
-/// characters behind digits, e-mail signs and address marks when those are watched.
-fn prescreen_literals(
-    anchor_ids: &HashMap<char, u16>,
-    groups: &[Group],
-    flagged: &[(char, u8)],
-    (digits, email, address): (bool, bool, bool),
-) -> Vec<String> {
-    let mut chars_of = vec!['\0'; anchor_ids.len()];
-    for (&c, &id) in anchor_ids {
-        chars_of[usize::from(id)] = c;
-    }
-    let mut out = Vec::new();
-    for g in groups {
-        // Anchors are kept rarest first.
-        let n = if g.need == 0 {
-            g.anchors.len()
-        } else {
-            g.anchors.len() + 1 - g.need.min(g.anchors.len())
-        };
-        for &a in g.anchors.iter().take(n) {
-            out.extend(
-                raw_forms(chars_of[usize::from(a)])
+/// For each ASCII name and romaji key, the letters (a bit each) each of its letters may be
+/// written with in a run: itself for a name, its sources for a key.
+fn run_keys(ascii_patterns: &[String], matcher: &Matcher) -> Vec<Vec<u32>> {
+    let bit = |b: u8| 1u32 << (b - b'a');
+    let names = ascii_patterns.iter().map(|p| {
+        p.bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .map(|b| bit(b.to_ascii_lowercase()))
+            .collect::<Vec<u32>>()
+    });
+    let keys = matcher.romaji_keys().map(|k| {
+        k.bytes()
+            .map(|b| {
+                reading::romaji_key_letter_sources(b)
                     .iter()
-                    .map(char::to_string),
-            );
-        }
+                    .fold(0, |m, &s| m | bit(s))
+            })
+            .filter(|sources| *sources != 0)
+            .collect::<Vec<u32>>()
+    });
+    let mut out: Vec<Vec<u32>> = names.chain(keys).collect();
+    for k in &mut out {
+        k.sort_unstable();
+        k.dedup();
     }
-    for &(c, f) in flagged {
-        let fw_digit = matches!(c, '\u{FF10}'..='\u{FF19}');
-        if (digits && f & DIGIT != 0 && !fw_digit)
-            || (email && f & (AT_SIGN | TRANSPARENT) != 0)
-            || (address && f & ADDRESS_MARK != 0)
-        {
-            out.push(c.to_string());
-        }
-    }
-    if email {
-        out.extend(["ａ", "Ａ", "ｔ", "Ｔ", "あっと", "アット", "ｱｯﾄ"].map(String::from));
-    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -905,9 +1017,14 @@ mod tests {
     #[test]
     fn raw_forms_cover_widths_scripts_and_voicing() {
         let forms = raw_forms('だ');
-        for c in ['だ', 'ダ', 'た', 'タ', 'ﾀ'] {
+        // Written apart, だ is a base and a combining or half-width mark: the mark stands for it.
+        for c in ['だ', 'ダ', '\u{3099}', '\u{FF9E}'] {
             assert!(forms.contains(&c), "{c} missing from {forms:?}");
         }
+        for c in ['た', 'タ', 'ﾀ'] {
+            assert!(!forms.contains(&c), "{c} is no raw form of だ: {forms:?}");
+        }
+        assert!(raw_forms('ぱ').contains(&'\u{FF9F}'));
         assert!(raw_forms('山').contains(&'⼭'));
         assert!(raw_forms('a').contains(&'Ａ'));
     }

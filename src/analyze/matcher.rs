@@ -424,6 +424,11 @@ impl Matcher {
         !self.romaji.is_empty()
     }
 
+    /// The romanized keys it looks for (as [`reading::romaji_key`] makes them).
+    pub(crate) fn romaji_keys(&self) -> impl Iterator<Item = &str> {
+        self.romaji.iter().map(|(_, key)| key.as_str())
+    }
+
     /// The folded pattern texts the gate must let through, with whether each may be matched
     /// with one masked character (masked variants themselves are left out).
     pub(crate) fn gate_patterns(&self) -> Vec<(&str, bool)> {

@@ -533,7 +533,7 @@ mod tests {
                 "the prescreen rejects only {screened_out} of {total} posts"
             );
         }
-        let tricky: [(&Watchlist, &str); 12] = [
+        let tricky: [(&Watchlist, &str); 18] = [
             (&bench, "ﾔﾏﾀﾞ商事の社長"),
             (&bench, "ＹＡＭＡＤＡ　ＳＨＯＪＩ"),
             (&bench, "Ｙａｍａｄａ Shoji は"),
@@ -546,6 +546,12 @@ mod tests {
             (&example, "misaki.tanaka(at)example.jp"),
             (&example, "ｻｸﾗ食品"),
             (&example, "⼩林クリニック"),
+            (&example, "ｶﾌﾞｼｷｶﾞｲｼｬｻｸﾗ食品"),
+            (&example, "かふ\u{3099}しきか\u{3099}いしゃさくら食品の社長"),
+            (&example, "Tanaka Misaki"),
+            (&example, "SAKURA  FOODS"),
+            (&example, "電話は080.3141.5926"),
+            (&example, "mail: misaki . tanaka at example . jp"),
         ];
         for (wl, text) in tricky {
             let analyzer = Analyzer::new(wl).expect("analyzer");

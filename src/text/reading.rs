@@ -289,6 +289,36 @@ fn canonicalize(s: &[u8]) -> String {
     out
 }
 
+/// The raw letters that [`romaji_key`] may turn into the key letter `k` (lower case): a key
+/// holds `k` only if its text holds one of these. Kept beside `canonicalize`, whose rules it
+/// reads backwards (the gate's prescreen relies on it).
+pub fn romaji_key_letter_sources(k: u8) -> &'static [u8] {
+    match k {
+        b't' => b"tc",
+        b'y' => b"yscj",
+        b'k' => b"kcq",
+        b'z' => b"zjd",
+        b'h' => b"hf",
+        b'n' => b"nm",
+        b'r' => b"rl",
+        b'b' => b"bv",
+        b'a' => b"a",
+        b'e' => b"e",
+        b'i' => b"i",
+        b'o' => b"o",
+        b'u' => b"u",
+        b's' => b"s",
+        _ if k.is_ascii_lowercase() => {
+            let i = usize::from(k - b'a');
+            &LETTERS[i..=i]
+        }
+        _ => &[],
+    }
+}
+
+/// The lower-case ASCII letters, for [`romaji_key_letter_sources`].
+const LETTERS: &[u8; 26] = b"abcdefghijklmnopqrstuvwxyz";
+
 /// A loose romaji key of a kana string, for matching romanized names:
 /// `やまだしょうじ`/`ヤマダショウジ` → same key as `romaji_key("Yamada Shoji")`.
 ///
@@ -424,6 +454,49 @@ mod tests {
             assert_eq!(hira_to_kata(hira), kata);
         }
         assert_eq!(kata_to_hira("ㇰヷヺ"), "ㇰヷヺ");
+    }
+
+    /// Every letter of a key comes from one of its sources in the text, whatever the text.
+    #[test]
+    fn key_letters_come_from_their_sources() {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz  ";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 13 + 1) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(char::from(
+                    alphabet[(state % alphabet.len() as u64) as usize],
+                ));
+            }
+            for k in romaji_key(&text).bytes() {
+                assert!(
+                    romaji_key_letter_sources(k)
+                        .iter()
+                        .any(|s| text.as_bytes().contains(s)),
+                    "key letter {:?} of {text:?} has no source",
+                    char::from(k)
+                );
+            }
+        }
+        for text in [
+            "Yamada Shoji",
+            "Sakura Foods",
+            "chocchi",
+            "Jouji",
+            "tsuchiya",
+        ] {
+            for k in romaji_key(text).bytes() {
+                let lower = text.to_ascii_lowercase();
+                assert!(
+                    romaji_key_letter_sources(k)
+                        .iter()
+                        .any(|s| lower.as_bytes().contains(s))
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,215 +1,593 @@
 //! The prescreen: a byte-level necessary condition of the gate, so that most posts are
-//! rejected by one cheap pass, without the gate's tables and state machines.
+//! rejected by a cheap pass, without the gate's digit buffers, run texts or per-anchor tables.
 //!
-//! The gate passes a post for one of five reasons, and each has a cheaper consequence that
-//! can be read off the raw UTF-8 bytes:
+//! The gate passes a post for one of five reasons, and each has a form that needs no more
+//! than a few counters per post:
 //!
-//! - a pattern group: at least `need` of its `k` anchors occur, so at least one of *any*
-//!   `k - need + 1` of them does — the gate hands over the raw forms of its rarest ones as
-//!   literals;
-//! - an ASCII run with enough letters: the post has at least that many ASCII and full-width
-//!   letters in all;
-//! - a digit chain of a watched number: the post has that many ASCII and full-width digits, or
-//!   a digit of another form (①, ⑴…, given as literals);
-//! - an e-mail sign: an '@', a letter pair "at" in ASCII, or one of the literals (＠, ａ/ｔ in
-//!   full width, invisible characters that the gate skips between letters, あっと…);
-//! - an address shape: one of the address marks (literals).
+//! - a pattern group: at least `need` of its anchors occur within its span of letters. Each
+//!   anchor owns one bit of a 64-bit word (anchors of one group get different bits while
+//!   there are bits to spare; when two share one, the group's need drops by one, so the test
+//!   stays a necessary condition however many anchors there are);
+//! - an ASCII run that holds an ASCII name or a romaji key: some run of the characters the
+//!   gate joins into a run (letters, digits, `-'._`, spaces, full-width forms, invisible
+//!   characters) holds enough letters, and for every letter of some name or key one of the
+//!   letters it can be spelled from (a key's `t` from `t` or `c`, see
+//!   [`crate::text::reading::romaji_key_letter_sources`]);
+//! - a digit chain of a watched number: some chain of digits joined by at most three
+//!   separators, as the gate reads it, ends with the last (up to 16) digits of a watched
+//!   number, or is long enough for a hashed one; a digit of another form (①, ⑴…) lets the post
+//!   through;
+//! - an e-mail sign: an '@', the ASCII word "at" (no letter on either side), or one of the
+//!   literals (＠, full-width ａ/ｔ, invisible characters that the gate skips between letters,
+//!   あっと…);
+//! - an address shape: one of the address marks.
 //!
-//! One pass, without the gate's state machines: an ASCII byte is counted (and checked for
-//! '@', "at" and ASCII literals) with a few compares; any other character's scalar value is
-//! read straight off its bytes and tested in a bitmap of the BMP (8 KB, so it stays in the
-//! L1 cache) that marks the characters literals start with and the full-width letters and
-//! digits. Only a marked character costs more than that; characters above the BMP are
-//! looked up in a short sorted list. Multi-character literals (あっと) are checked at their
-//! first character.
+//! Two passes of one loop. The first ORs the anchor bits over the whole post and asks only
+//! that each group's anchors occur *somewhere*; the few posts it lets through (long ones,
+//! mostly, where common kana anchors all occur) are scanned again with letter positions and
+//! the gate's window test. Each character's scalar value is read straight off its bytes and
+//! looked up in one table of the BMP (u16: its role's entry, and whether it counts as a
+//! letter of distance); a character without a role (most of them) ends the chain and the run
+//! and costs nothing else. Characters above the BMP that matter at all let the post through.
+
+/// The role bits of a character.
+pub(super) mod role {
+    /// A digit of a chain.
+    pub const DIGIT: u8 = 1;
+    /// A separator inside a digit chain.
+    pub const SEPARATOR: u8 = 2;
+    /// Invisible: neither breaks a digit chain nor counts in it.
+    pub const TRANSPARENT: u8 = 4;
+    /// Continues an ASCII run.
+    pub const RUN: u8 = 8;
+    /// A letter of an ASCII run (with [`RUN`]).
+    pub const LETTER: u8 = 16;
+    /// Lets the post through by itself.
+    pub const PASS: u8 = 32;
+    /// May be the trigger character of a literal word.
+    pub const WORD: u8 = 64;
+    /// The 't' of the word "at" (e-mails are watched).
+    pub const AT_T: u8 = 128;
+}
+
+use role::*;
+
+/// What one character is to the prescreen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct CharSpec {
+    /// [`role`] bits.
+    pub flags: u8,
+    /// The anchors it is a raw form of.
+    pub anchors: Vec<u16>,
+    /// A letter's index (`a` = 0), a digit's value.
+    pub value: u8,
+}
 
 /// What the gate needs the prescreen to look for.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Spec {
-    /// Raw forms whose presence lets a post through (characters or short words).
-    pub literals: Vec<String>,
-    /// Letters (ASCII and full-width) that let a post through, when runs are checked.
+    /// Every non-ASCII character with a role or an anchor.
+    pub chars: Vec<(char, CharSpec)>,
+    /// The role of each ASCII byte.
+    pub ascii: Vec<CharSpec>,
+    /// Pattern groups: their anchors, how many distinct ones must occur, and within how many
+    /// letters of each other (the gate's span).
+    pub groups: Vec<(Vec<u16>, usize, u32)>,
+    /// Words that let a post through, with the byte offset of their trigger character (one
+    /// marked [`WORD`]).
+    pub words: Vec<(String, usize)>,
+    /// Letters in one run that let a post through, when runs are checked, if the run covers
+    /// one of `keys`.
     pub letters: Option<usize>,
-    /// Digits (ASCII and full-width) that let a post through, when numbers are watched.
+    /// Names and keys a run may hold: for each of their letters, the letters (a bit each) it
+    /// may be spelled from.
+    pub keys: Vec<Vec<u32>>,
+    /// Digits in one chain that let a post through whatever they are (hashed numbers).
     pub digits: Option<usize>,
-    /// An ASCII '@' or "at" lets a post through (e-mails are watched).
-    pub at: bool,
+    /// Watched numbers: their last (up to 16) digits, and the chain length they need.
+    pub numbers: Vec<(Vec<u8>, usize)>,
 }
 
-/// 64-bit words of the BMP bitmap.
-const WORDS: usize = 0x10000 / 64;
+/// A compiled character role: the bits of its anchors, flags and value.
+#[derive(Debug, Clone, Copy, Default)]
+struct Info {
+    anchors: u64,
+    flags: u8,
+    value: u8,
+}
 
 /// The compiled prescreen of one gate.
 #[derive(Debug, Clone)]
 pub(super) struct Prescreen {
-    /// One bit per BMP code point: a literal starts with it, or it is counted.
-    bits: Vec<u64>,
-    /// ASCII characters that start a literal (bit per byte value).
-    ascii: u128,
-    /// Literals starting with each marked character, when longer than it.
-    words: Vec<(char, String)>,
-    /// Marked characters that are literals by themselves.
-    single: std::collections::HashSet<char>,
-    /// Literals above the BMP.
+    /// Per BMP code point: its entry in `info` (0: no role), and [`LETTER_POS`] if it counts
+    /// as a letter of distance (as the gate counts).
+    index: Vec<u16>,
+    /// Entry 0 for characters without a role, then the roles of the others.
+    info: Vec<Info>,
+    /// Every group: the bits of its anchors, how many must be seen within its span, the span.
+    groups: Vec<(u64, u32, u32)>,
+    /// The groups holding each anchor bit.
+    groups_of: Vec<Vec<u16>>,
+    /// Characters above the BMP that let a post through.
     astral: Vec<char>,
+    /// Literal words and the byte offset of their trigger.
+    words: Vec<(Vec<u8>, usize)>,
     letters: usize,
+    keys: Vec<Vec<u32>>,
     digits: usize,
-    at: bool,
+    /// Watched numbers as 4-bit digits: value, mask, chain length needed.
+    numbers: Vec<(u64, u64, usize)>,
+    /// The shortest chain that can pass.
+    shortest_chain: usize,
+}
+
+/// Bit of an [`Prescreen::index`] entry: the character counts as a letter of distance.
+const LETTER_POS: u16 = 0x8000;
+
+/// Gives each anchor one of 64 bits, so that the anchors of one group differ where they can:
+/// the bit that the fewest anchors sharing a group with it hold, then the least used one.
+fn assign_bits(groups: &[(Vec<u16>, usize, u32)]) -> Vec<u32> {
+    let anchors = groups
+        .iter()
+        .flat_map(|(a, _, _)| a.iter().map(|&x| usize::from(x) + 1))
+        .max()
+        .unwrap_or(0);
+    let mut peers: Vec<Vec<u16>> = vec![Vec::new(); anchors];
+    for (members, _, _) in groups {
+        for &a in members {
+            peers[usize::from(a)].extend(members.iter().filter(|&&m| m != a));
+        }
+    }
+    let mut bit_of: Vec<Option<u32>> = vec![None; anchors];
+    let mut used = [0usize; 64];
+    for a in 0..anchors {
+        let mut clash = [0usize; 64];
+        for &p in &peers[a] {
+            if let Some(b) = bit_of[usize::from(p)] {
+                clash[b as usize] += 1;
+            }
+        }
+        let b = (0..64u32)
+            .min_by_key(|&b| (clash[b as usize], used[b as usize], b))
+            .unwrap_or(0);
+        used[b as usize] += 1;
+        bit_of[a] = Some(b);
+    }
+    bit_of.into_iter().map(|b| b.unwrap_or(0)).collect()
 }
 
 impl Prescreen {
-    /// Compiles the literals into bitmaps.
+    /// Compiles the roles into the table of the BMP.
     pub(super) fn new(spec: Spec) -> Prescreen {
-        let mut p = Prescreen {
-            bits: vec![0; WORDS],
-            ascii: 0,
-            words: Vec::new(),
-            single: Default::default(),
-            astral: Vec::new(),
-            letters: spec.letters.unwrap_or(usize::MAX),
-            digits: spec.digits.unwrap_or(usize::MAX),
-            at: spec.at,
-        };
-        for lit in &spec.literals {
-            let mut chars = lit.chars();
-            let Some(first) = chars.next() else {
-                continue;
-            };
-            if first.is_ascii() {
-                p.ascii |= 1 << (first as u32);
-            } else if (first as u32) < 0x10000 {
-                p.set(first as u32);
-            } else {
-                p.astral.push(first);
-            }
-            if chars.next().is_some() {
-                p.words.push((first, lit.clone()));
-            } else {
-                p.single.insert(first);
-            }
-        }
-        for cp in (0xFF10..=0xFF19)
-            .chain(0xFF21..=0xFF3A)
-            .chain(0xFF41..=0xFF5A)
-        {
-            p.set(cp);
-        }
-        p.astral.sort_unstable();
-        p.astral.dedup();
-        p
-    }
-
-    fn set(&mut self, cp: u32) {
-        self.bits[(cp >> 6) as usize] |= 1 << (cp & 63);
-    }
-
-    /// Whether a literal starting with `c` occurs at byte `i` of `raw`.
-    fn literal_at(&self, c: char, raw: &[u8], i: usize) -> bool {
-        self.single.contains(&c)
-            || self
-                .words
+        let bit_of = assign_bits(&spec.groups);
+        let mask_of = |anchors: &[u16]| {
+            anchors
                 .iter()
-                .any(|(f, w)| *f == c && raw[i..].starts_with(w.as_bytes()))
+                .filter_map(|&a| bit_of.get(usize::from(a)))
+                .fold(0u64, |m, &b| m | 1 << b)
+        };
+        let compile = |c: &CharSpec| Info {
+            anchors: mask_of(&c.anchors),
+            flags: c.flags,
+            value: c.value,
+        };
+        let mut chars = spec.chars;
+        chars.sort_by_key(|(c, _)| *c);
+        chars.dedup_by_key(|(c, _)| *c);
+        // Entry 0: no role; entry 1: passes (when there are more roles than entries); then
+        // one entry per distinct role.
+        let mut info = vec![
+            Info::default(),
+            Info {
+                flags: PASS,
+                ..Info::default()
+            },
+        ];
+        let mut ids: std::collections::HashMap<(u64, u8, u8), u16> = Default::default();
+        let mut entry = |c: &CharSpec| -> u16 {
+            let i = compile(c);
+            *ids.entry((i.anchors, i.flags, i.value)).or_insert_with(|| {
+                if info.len() < usize::from(LETTER_POS) {
+                    info.push(i);
+                    (info.len() - 1) as u16
+                } else {
+                    1
+                }
+            })
+        };
+        let mut index = vec![0u16; 0x10000];
+        let mut astral = Vec::new();
+        for (b, c) in spec.ascii.iter().enumerate().take(0x80) {
+            if c.flags != 0 || !c.anchors.is_empty() {
+                index[b] = entry(c);
+            }
+        }
+        for (c, s) in &chars {
+            let cp = *c as u32;
+            if s.flags == 0 && s.anchors.is_empty() {
+                continue;
+            }
+            if cp >= 0x10000 {
+                astral.push(*c);
+            } else if cp >= 0x80 {
+                index[cp as usize] = entry(s);
+            }
+        }
+        for (cp, slot) in index.iter_mut().enumerate() {
+            if super::counts_as_letter(cp as u32) {
+                *slot |= LETTER_POS;
+            }
+        }
+        let mut groups_of = vec![Vec::new(); 64];
+        let groups = spec
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, (members, need, span))| {
+                let mask = mask_of(members);
+                for (b, of) in groups_of.iter_mut().enumerate() {
+                    if mask & (1 << b) != 0 {
+                        of.push(g as u16);
+                    }
+                }
+                // Anchors that share a bit count once: lower the need by the difference.
+                let lost = members.len().saturating_sub(mask.count_ones() as usize);
+                (mask, need.saturating_sub(lost) as u32, *span)
+            })
+            .collect();
+        Prescreen {
+            index,
+            info,
+            groups,
+            groups_of,
+            astral,
+            words: spec
+                .words
+                .into_iter()
+                .map(|(w, at)| (w.into_bytes(), at))
+                .collect(),
+            letters: spec.letters.unwrap_or(usize::MAX),
+            keys: spec.keys,
+            digits: spec.digits.unwrap_or(usize::MAX),
+            shortest_chain: spec
+                .numbers
+                .iter()
+                .map(|(_, n)| *n)
+                .chain(spec.digits)
+                .min()
+                .unwrap_or(usize::MAX),
+            numbers: spec
+                .numbers
+                .iter()
+                .map(|(digits, n)| {
+                    let tail = &digits[digits.len().saturating_sub(16)..];
+                    let value = tail
+                        .iter()
+                        .fold(0u64, |v, d| (v << 4) | u64::from(d.wrapping_sub(b'0') & 15));
+                    let mask = if tail.len() >= 16 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (4 * tail.len())) - 1
+                    };
+                    (value, mask, *n)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether a run's letters (a bit each) can spell one of the names or keys.
+    fn covers(&self, letters: u32) -> bool {
+        self.keys
+            .iter()
+            .any(|key| key.iter().all(|sources| sources & letters != 0))
+    }
+
+    /// Whether a digit chain of `len` digits ending in `tail` (4 bits a digit) may hold a
+    /// watched number.
+    fn number_ends(&self, len: usize, tail: u64) -> bool {
+        len >= self.digits
+            || self
+                .numbers
+                .iter()
+                .any(|&(value, mask, n)| len >= n && tail & mask == value)
+    }
+
+    /// Whether the character at byte `at`, with flags `f`, lets the post through by itself:
+    /// a sign, the trigger of a literal word, the end of the word "at".
+    #[inline]
+    fn signals(&self, raw: &[u8], at: usize, f: u8) -> bool {
+        f & PASS != 0
+            || (f & WORD != 0 && self.word_at(raw, at))
+            || (f & AT_T != 0 && Self::at_word(raw, at))
+    }
+
+    /// Whether a character above the BMP lets a post through.
+    fn astral_passes(&self, cp: u32) -> bool {
+        !self.astral.is_empty()
+            && char::from_u32(cp).is_some_and(|c| self.astral.binary_search(&c).is_ok())
+    }
+
+    /// Whether a literal word has its trigger at byte `i` of `raw`.
+    fn word_at(&self, raw: &[u8], i: usize) -> bool {
+        self.words
+            .iter()
+            .any(|(w, at)| i >= *at && raw[i - at..].starts_with(w))
+    }
+
+    /// Whether the 't' at byte `i` ends the ASCII word "at".
+    fn at_word(raw: &[u8], i: usize) -> bool {
+        i >= 1
+            && raw[i - 1] | 0x20 == b'a'
+            && (i < 2 || !raw[i - 2].is_ascii_alphabetic())
+            && raw.get(i + 1).is_none_or(|b| !b.is_ascii_alphabetic())
+    }
+
+    /// True if a group of anchor bit `b`, just seen at `here`, has its need of anchors
+    /// within its span.
+    fn completes(&self, b: usize, here: u32, last: &[u32; 64]) -> bool {
+        self.groups_of[b].iter().any(|&g| {
+            let (mask, need, span) = self.groups[usize::from(g)];
+            let mut near = 0;
+            let mut bits = mask;
+            while bits != 0 {
+                let at = last[bits.trailing_zeros() as usize];
+                near += u32::from(at != NEVER && here.abs_diff(at) <= span);
+                bits &= bits - 1;
+            }
+            near >= need
+        })
     }
 
     /// False only if the gate cannot pass `raw`.
+    ///
+    /// Two passes of [`Prescreen::scan`]: the first only ORs the anchor bits over the post and
+    /// needs each group's anchors *somewhere*; the few posts it lets through are scanned again
+    /// with positions.
     pub(super) fn pass(&self, raw: &[u8]) -> bool {
-        let (mut letters, mut digits) = (0usize, 0usize);
-        let mut prev = 0u8;
+        self.scan::<false>(raw) && self.scan::<true>(raw)
+    }
+
+    /// One pass as the gate reads the post, without its buffers: digits must form a chain,
+    /// letters a run; a group needs its anchors anywhere, or (with `WINDOWS`) within its span.
+    #[inline(always)]
+    fn scan<const WINDOWS: bool>(&self, raw: &[u8]) -> bool {
+        let mut seen = 0u64;
+        // Where each anchor bit was last seen, in letters.
+        let mut last = [NEVER; 64];
+        let mut pos = 0u32;
+        // The current digit chain (digits, separators since the last digit, its last 16
+        // digits) and letter run (letters, which letters).
+        let (mut chain, mut gap, mut tail) = (0usize, 0usize, 0u64);
+        let (mut run, mut run_set) = (0usize, 0u32);
         let mut i = 0;
         let n = raw.len();
         while i < n {
             let b = raw[i];
-            if b < 0x80 {
-                letters += usize::from((b | 0x20).wrapping_sub(b'a') < 26);
-                digits += usize::from(b.wrapping_sub(b'0') < 10);
-                if (self.at && (b == b'@' || (prev | 0x20 == b'a' && b | 0x20 == b't')))
-                    || (self.ascii >> b) & 1 != 0 && self.literal_at(b as char, raw, i)
-                {
-                    return true;
-                }
-                prev = b;
-                i += 1;
-                continue;
-            }
-            prev = 0;
+            let at = i;
             // `raw` is valid UTF-8: the scalar's bits straight from the bytes.
             let (cp, width) = match b {
-                0xC0..=0xDF if i + 1 < n => {
-                    ((u32::from(b & 0x1F) << 6) | u32::from(raw[i + 1] & 0x3F), 2)
-                }
+                0..0x80 => (u32::from(b), 1),
                 0xE0..=0xEF if i + 2 < n => (
                     (u32::from(b & 0x0F) << 12)
                         | (u32::from(raw[i + 1] & 0x3F) << 6)
                         | u32::from(raw[i + 2] & 0x3F),
                     3,
                 ),
+                0xC0..=0xDF if i + 1 < n => {
+                    ((u32::from(b & 0x1F) << 6) | u32::from(raw[i + 1] & 0x3F), 2)
+                }
                 0xF0.. if i + 3 < n => {
                     let cp = (u32::from(b & 0x07) << 18)
                         | (u32::from(raw[i + 1] & 0x3F) << 12)
                         | (u32::from(raw[i + 2] & 0x3F) << 6)
                         | u32::from(raw[i + 3] & 0x3F);
-                    if char::from_u32(cp).is_some_and(|c| self.astral.binary_search(&c).is_ok()) {
+                    if self.astral_passes(cp) {
                         return true;
                     }
-                    i += 4;
-                    continue;
+                    // No role, no letter: as NUL.
+                    (0, 4)
                 }
-                _ => {
-                    i += 1;
-                    continue;
-                }
+                _ => (0, 1),
             };
-            if (self.bits[(cp >> 6) as usize] >> (cp & 63)) & 1 != 0 {
-                match cp {
-                    0xFF10..=0xFF19 => digits += 1,
-                    0xFF21..=0xFF3A | 0xFF41..=0xFF5A => letters += 1,
-                    _ => {}
+            i += width;
+            let slot = self.index[cp as usize & 0xFFFF];
+            let info = &self.info[usize::from(slot & !LETTER_POS)];
+            seen |= info.anchors;
+            let here = pos;
+            if WINDOWS {
+                pos += u32::from(slot >> 15);
+            }
+            if WINDOWS && info.anchors != 0 {
+                // A separate voicing mark stands for the voiced kana of the letter before it.
+                let here = if matches!(cp, 0x3099 | 0x309A | 0xFF9E | 0xFF9F) {
+                    here.saturating_sub(1)
+                } else {
+                    here
+                };
+                let mut bits = info.anchors;
+                while bits != 0 {
+                    last[bits.trailing_zeros() as usize] = here;
+                    bits &= bits - 1;
                 }
-                if char::from_u32(cp).is_some_and(|c| self.literal_at(c, raw, i)) {
-                    return true;
+                let mut bits = info.anchors;
+                while bits != 0 {
+                    if self.completes(bits.trailing_zeros() as usize, here, &last) {
+                        return true;
+                    }
+                    bits &= bits - 1;
                 }
             }
-            i += width;
+            let f = info.flags;
+            if f == 0 {
+                // Anything without a role ends the chain and the run.
+                (chain, gap, run, run_set) = (0, 0, 0, 0);
+                continue;
+            }
+            if f & (PASS | WORD | AT_T) != 0 && self.signals(raw, at, f) {
+                return true;
+            }
+            if f & DIGIT != 0 {
+                chain = if chain > 0 && gap <= 3 { chain + 1 } else { 1 };
+                gap = 0;
+                tail = (tail << 4) | u64::from(info.value);
+                if chain >= self.shortest_chain && self.number_ends(chain, tail) {
+                    return true;
+                }
+            } else if f & SEPARATOR != 0 {
+                gap += 1;
+            } else if f & TRANSPARENT == 0 {
+                (chain, gap) = (0, 0);
+            }
+            if f & RUN == 0 {
+                (run, run_set) = (0, 0);
+            } else if f & LETTER != 0 {
+                run += 1;
+                let grown = run_set | (1 << info.value);
+                if run >= self.letters
+                    && (grown != run_set || run == self.letters)
+                    && self.covers(grown)
+                {
+                    return true;
+                }
+                run_set = grown;
+            }
         }
-        letters >= self.letters || digits >= self.digits
+        !WINDOWS
+            && self
+                .groups
+                .iter()
+                .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
     }
 }
+
+/// An anchor bit not seen yet.
+const NEVER: u32 = u32::MAX;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn screen(letters: usize, digits: usize, at: bool) -> Prescreen {
+    fn role(flags: u8, value: u8) -> CharSpec {
+        CharSpec {
+            flags,
+            anchors: Vec::new(),
+            value,
+        }
+    }
+
+    /// Groups 桜+花 (both needed) and 𠮷 (astral); あっと; runs of 6 letters spelling "sakura"
+    /// (its k also from c); the number 8031415926 in a chain of 10, any chain of 12.
+    fn screen(at: bool) -> Prescreen {
+        let mut ascii = Vec::new();
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let mut f = 0;
+            let mut value = 0;
+            if c.is_ascii_digit() {
+                f |= DIGIT | RUN;
+                value = b - b'0';
+            }
+            if c.is_ascii_alphabetic() {
+                f |= RUN | LETTER;
+                value = (b | 0x20) - b'a';
+            }
+            if matches!(c, ' ' | '-' | '.' | '\t') {
+                f |= SEPARATOR | RUN;
+            }
+            if at && c == '@' {
+                f |= PASS;
+            }
+            if at && (c == 't' || c == 'T') {
+                f |= AT_T;
+            }
+            ascii.push(role(f, value));
+        }
+        let anchor = |a: u16| CharSpec {
+            anchors: vec![a],
+            ..CharSpec::default()
+        };
+        let mut chars = vec![
+            ('桜', anchor(0)),
+            ('花', anchor(1)),
+            ('𠮷', anchor(2)),
+            ('っ', role(WORD, 0)),
+            ('\u{3000}', role(SEPARATOR | RUN, 0)),
+        ];
+        for (i, c) in ('０'..='９').enumerate() {
+            chars.push((c, role(DIGIT | RUN, i as u8)));
+        }
+        for (i, (u, l)) in ('Ａ'..='Ｚ').zip('ａ'..='ｚ').enumerate() {
+            chars.push((u, role(RUN | LETTER, i as u8)));
+            chars.push((l, role(RUN | LETTER, i as u8)));
+        }
+        let bit = |c: u8| 1u32 << (c - b'a');
         Prescreen::new(Spec {
-            literals: vec!["桜".into(), "あっと".into(), "𠮷".into(), "x".into()],
-            letters: Some(letters),
-            digits: Some(digits),
-            at,
+            chars,
+            ascii,
+            groups: vec![(vec![0, 1], 2, 3), (vec![2], 1, 2)],
+            words: vec![("あっと".into(), "あ".len())],
+            letters: Some(6),
+            keys: vec![vec![
+                bit(b's'),
+                bit(b'a'),
+                bit(b'k') | bit(b'c'),
+                bit(b'u'),
+                bit(b'r'),
+            ]],
+            digits: Some(12),
+            numbers: vec![(b"8031415926".to_vec(), 10)],
         })
     }
 
     #[test]
-    fn literals_letters_and_digits_each_let_a_post_through() {
-        let p = screen(6, 10, false);
-        assert!(p.pass("夜桜がきれい".as_bytes()));
+    fn groups_need_their_distinct_anchors() {
+        let p = screen(false);
+        assert!(p.pass("夜桜と花見".as_bytes()));
+        assert!(p.pass("花、、桜".as_bytes()));
+        assert!(!p.pass("夜桜と夜桜".as_bytes()));
+        assert!(!p.pass("桜と夜の花".as_bytes()));
+        assert!(!p.pass("花より団子".as_bytes()));
+        assert!(p.pass("𠮷野家".as_bytes()));
         assert!(p.pass("メール あっと".as_bytes()));
         assert!(!p.pass("あっち".as_bytes()));
-        assert!(p.pass("𠮷野家".as_bytes()));
-        assert!(p.pass("box".as_bytes()));
+        assert!(!p.pass("っと".as_bytes()));
+    }
+
+    #[test]
+    fn runs_must_hold_enough_letters_that_can_spell_a_key() {
+        let p = screen(false);
         assert!(p.pass("ＳＡＫＵＲＡ".as_bytes()));
-        assert!(p.pass("Sakura".as_bytes()));
+        assert!(p.pass("Saku ra".as_bytes()));
+        assert!(p.pass("ｓａｃｕ　ra".as_bytes()));
         assert!(!p.pass("Ｓａｋｕｒ".as_bytes()));
+        assert!(!p.pass("sakur/axxxxx".as_bytes()));
+        assert!(!p.pass("sakur、asaxur".as_bytes()));
+        assert!(p.pass("x、sakurax".as_bytes()));
+        assert!(!p.pass("matome.example.net".as_bytes()));
+    }
+
+    #[test]
+    fn chains_must_end_with_a_watched_number_or_be_long() {
+        let p = screen(false);
         assert!(p.pass("０８０-3141-5926".as_bytes()));
+        assert!(p.pass("080 - 3141 - 5926 まで".as_bytes()));
+        assert!(!p.pass("080 -  - 3141 5926".as_bytes()));
+        assert!(!p.pass("0120-128-981".as_bytes()));
+        assert!(!p.pass("2026-12-02 12:34:56".as_bytes()));
+        assert!(p.pass("1234 5678 9012".as_bytes()));
         assert!(!p.pass("今日は晴れ 12:30 www 😀".as_bytes()));
         assert!(!p.pass("a@b".as_bytes()));
     }
 
     #[test]
-    fn at_signs_only_when_e_mails_are_watched() {
-        let p = screen(100, 100, true);
+    fn at_signs_and_words_only_when_e_mails_are_watched() {
+        let p = screen(true);
         assert!(p.pass(b"a@b"));
         assert!(p.pass(b"name AT example"));
+        assert!(p.pass(b"name(at)example"));
+        assert!(p.pass("名前at".as_bytes()));
+        assert!(!p.pass(b"that is what"));
+        assert!(!p.pass(b"data atom"));
         assert!(!p.pass("あいうえお a t".as_bytes()));
     }
 }
