@@ -101,7 +101,7 @@ struct Info {
 pub(super) struct Prescreen {
     /// Per BMP code point: its entry in `info` (0: no role), and [`LETTER_POS`] if it counts
     /// as a letter of distance (as the gate counts).
-    index: Vec<u16>,
+    index: Box<[u16; 0x10000]>,
     /// Entry 0 for characters without a role, then the roles of the others.
     info: Vec<Info>,
     /// Every group: the bits of its anchors, how many must be seen within its span, the span.
@@ -195,7 +195,10 @@ impl Prescreen {
                 }
             })
         };
-        let mut index = vec![0u16; 0x10000];
+        let mut index: Box<[u16; 0x10000]> = vec![0u16; 0x10000]
+            .into_boxed_slice()
+            .try_into()
+            .expect("a vector of 0x10000 entries");
         let mut astral = Vec::new();
         for (b, c) in spec.ascii.iter().enumerate().take(0x80) {
             if c.flags != 0 || !c.anchors.is_empty() {
