@@ -63,6 +63,36 @@ static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
 /// Kanji too common to be a useful anchor when a pattern has better ones.
 const COMMON_KANJI: &str = "日人大中年本出上子一二三十田山川会社事時行見生分前後手間方自気東京新店思言今円金家学問目来物者地国長場高小食品所内外同下部多";
 
+/// The scalar value at byte `i` of valid UTF-8 and its width in bytes, read straight off the
+/// bytes (the hot loop of the no-hit path, in the gate and its prescreen). A truncated
+/// sequence or a stray byte reads as U+FFFD, one byte wide.
+#[inline(always)]
+fn decode_at(bytes: &[u8], i: usize) -> (u32, usize) {
+    let b = bytes[i];
+    let n = bytes.len();
+    match b {
+        0..0x80 => (u32::from(b), 1),
+        0xE0..=0xEF if i + 2 < n => (
+            (u32::from(b & 0x0F) << 12)
+                | (u32::from(bytes[i + 1] & 0x3F) << 6)
+                | u32::from(bytes[i + 2] & 0x3F),
+            3,
+        ),
+        0xC0..=0xDF if i + 1 < n => (
+            (u32::from(b & 0x1F) << 6) | u32::from(bytes[i + 1] & 0x3F),
+            2,
+        ),
+        0xF0.. if i + 3 < n => (
+            (u32::from(b & 0x07) << 18)
+                | (u32::from(bytes[i + 1] & 0x3F) << 12)
+                | (u32::from(bytes[i + 2] & 0x3F) << 6)
+                | u32::from(bytes[i + 3] & 0x3F),
+            4,
+        ),
+        _ => (0xFFFD, 1),
+    }
+}
+
 /// Characters that are never anchors (separators, marks, masks, long vowels).
 fn anchorable(c: char) -> bool {
     !(c.is_whitespace()
@@ -475,27 +505,7 @@ impl Gate {
                 i += 1;
                 continue;
             }
-            // `raw` is valid UTF-8: decode the scalar by hand (the hot loop of the no-hit path).
-            let (width, cp) = match b {
-                0xC0..=0xDF if i + 1 < bytes.len() => (
-                    2,
-                    (u32::from(b & 0x1F) << 6) | u32::from(bytes[i + 1] & 0x3F),
-                ),
-                0xE0..=0xEF if i + 2 < bytes.len() => (
-                    3,
-                    (u32::from(b & 0x0F) << 12)
-                        | (u32::from(bytes[i + 1] & 0x3F) << 6)
-                        | u32::from(bytes[i + 2] & 0x3F),
-                ),
-                _ if i + 3 < bytes.len() => (
-                    4,
-                    (u32::from(b & 0x07) << 18)
-                        | (u32::from(bytes[i + 1] & 0x3F) << 12)
-                        | (u32::from(bytes[i + 2] & 0x3F) << 6)
-                        | u32::from(bytes[i + 3] & 0x3F),
-                ),
-                _ => (1, 0xFFFD),
-            };
+            let (cp, width) = decode_at(bytes, i);
             i += width;
             let here = pos;
             let entry = match self.table.get(cp as usize) {

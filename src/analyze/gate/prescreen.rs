@@ -365,32 +365,15 @@ impl Prescreen {
         let mut i = 0;
         let n = raw.len();
         while i < n {
-            let b = raw[i];
             let at = i;
-            // `raw` is valid UTF-8: the scalar's bits straight from the bytes.
-            let (cp, width) = match b {
-                0..0x80 => (u32::from(b), 1),
-                0xE0..=0xEF if i + 2 < n => (
-                    (u32::from(b & 0x0F) << 12)
-                        | (u32::from(raw[i + 1] & 0x3F) << 6)
-                        | u32::from(raw[i + 2] & 0x3F),
-                    3,
-                ),
-                0xC0..=0xDF if i + 1 < n => {
-                    ((u32::from(b & 0x1F) << 6) | u32::from(raw[i + 1] & 0x3F), 2)
-                }
-                0xF0.. if i + 3 < n => {
-                    let cp = (u32::from(b & 0x07) << 18)
-                        | (u32::from(raw[i + 1] & 0x3F) << 12)
-                        | (u32::from(raw[i + 2] & 0x3F) << 6)
-                        | u32::from(raw[i + 3] & 0x3F);
-                    if self.astral_passes(cp) {
-                        return true;
-                    }
-                    // No role, no letter: as NUL.
-                    (0, 4)
-                }
-                _ => (0, 1),
+            let (cp, width) = super::decode_at(raw, i);
+            let cp = if cp < 0x10000 {
+                cp
+            } else if self.astral_passes(cp) {
+                return true;
+            } else {
+                // Above the BMP: no role, no letter (as NUL).
+                0
             };
             i += width;
             let slot = self.index[cp as usize & 0xFFFF];
