@@ -436,7 +436,7 @@ impl Gate {
 
     /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone.
     pub fn prescreen(&self, raw: &str) -> bool {
-        self.prescreen.pass(raw.as_bytes())
+        self.prescreen.pass(raw)
     }
 
     /// True if the post may mention a target or hold a watched personal value.
