@@ -104,24 +104,31 @@ pub(super) struct Spec {
 /// What the first tier does with one character: OR its anchor bits, keep or reset the chain
 /// and run lanes and add to them, and count a sign if it follows `prev`.
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(align(32))]
 struct Quick {
     anchors: u64,
     /// Lane bits kept (all ones in a lane that goes on, zero in one that ends here).
-    keep: u64,
+    keep: u32,
     /// Added after `keep`: the lane's start where it ends, plus one digit or letter.
-    add: u64,
+    add: u32,
     /// The letter's bit in a run's letter set.
     letter_bit: u32,
-    /// All ones if the run goes on.
-    keep_set: u32,
-    /// The (ASCII-lowercased) character this sign needs before it; [`NO_PREV`] for none.
+    /// A sign: the (ASCII-lowercased) character before it, masked with `prev_mask`, is
+    /// `prev` (a sign by itself: both 0; no sign: mask 0, `prev` 1).
     prev: u32,
-    /// A sign by itself.
-    pass: bool,
+    prev_mask: u32,
 }
 
-/// [`Quick::prev`] of a character that is no sign after anything.
-const NO_PREV: u32 = u32::MAX;
+/// The [`Quick`] entry of a character that is a sign by itself (entry 255 of the table,
+/// shared by every role past 254).
+const QUICK_SIGN: Quick = Quick {
+    anchors: 0,
+    keep: 0,
+    add: 0,
+    letter_bit: 0,
+    prev: 0,
+    prev_mask: 0,
+};
 
 /// The longest post the first tier takes: its 16-bit lanes cannot overflow below this.
 const QUICK_MAX_BYTES: usize = 1 << 14;
@@ -157,10 +164,15 @@ pub(super) struct Prescreen {
     numbers: Vec<(u64, u64, usize)>,
     /// The shortest chain that can pass.
     shortest_chain: usize,
-    /// The first tier's entry of each `info` entry.
-    quick: Vec<Quick>,
+    /// Per BMP code point: its entry in `quick` (the first tier's own, smaller table).
+    quick_index: Box<[u8; 0x10000]>,
+    /// The first tier's entry of each `info` entry (255: every entry past 254).
+    quick: Box<[Quick; 256]>,
     /// The lanes at the start of a post (each at `2^15 - need`).
-    lane_start: u64,
+    lane_start: u32,
+    /// Anchor bits of which a post must hold one for any group to pass (for each group, all
+    /// but `need - 1` of its bits).
+    required: u64,
 }
 
 /// Bit of an [`Prescreen::index`] entry: the character counts as a letter of distance.
@@ -289,7 +301,7 @@ impl Prescreen {
             }
         }
         let mut groups_of = vec![Vec::new(); 64];
-        let groups = spec
+        let groups: Vec<(u64, u32, u32)> = spec
             .groups
             .iter()
             .enumerate()
@@ -313,51 +325,71 @@ impl Prescreen {
             .min()
             .unwrap_or(usize::MAX);
         let letters = spec.letters.unwrap_or(usize::MAX);
-        let bias = |need: usize| (1u64 << 15) - need.clamp(1, 1 << 15) as u64;
+        let bias = |need: usize| (1u32 << 15) - need.clamp(1, 1 << 15) as u32;
         let lane_start = bias(shortest_chain) | (bias(letters) << 16);
-        let quick = info
+        let mut quick = Box::new([QUICK_SIGN; 256]);
+        for (q, i) in quick.iter_mut().zip(info.iter().take(255)) {
+            let f = i.flags;
+            let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
+                0xFFFF
+            } else {
+                0
+            } | if f & RUN != 0 { 0xFFFF_0000 } else { 0 };
+            let letter_bit = if f & LETTER != 0 {
+                1u32 << (i.value & 31)
+            } else {
+                0
+            };
+            let trigger = follows
+                .get(usize::from(i.value).wrapping_sub(1))
+                .filter(|_| f & WORD != 0);
+            let (prev, prev_mask) = match trigger {
+                _ if f & PASS != 0 => (0, 0),
+                _ if f & AT_T != 0 => (u32::from(b'a'), u32::MAX),
+                Some((_, Some(before))) => (*before as u32, u32::MAX),
+                // A trigger that needs nothing before it, or several things.
+                Some((_, None)) => (0, 0),
+                None if f & WORD != 0 => (0, 0),
+                None => (1, 0),
+            };
+            *q = Quick {
+                anchors: i.anchors,
+                keep,
+                add: (lane_start & !keep)
+                    + u32::from(f & DIGIT != 0)
+                    + (u32::from(letter_bit != 0) << 16),
+                letter_bit,
+                prev,
+                prev_mask,
+            };
+        }
+        let mut quick_index: Box<[u8; 0x10000]> = vec![0u8; 0x10000]
+            .into_boxed_slice()
+            .try_into()
+            .expect("a vector of 0x10000 entries");
+        for (q, &slot) in quick_index.iter_mut().zip(index.iter()) {
+            *q = u8::try_from(slot & !LETTER_POS).unwrap_or(u8::MAX);
+        }
+        let required = groups
             .iter()
-            .map(|i| {
-                let f = i.flags;
-                let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
-                    0xFFFF
-                } else {
-                    0
-                } | if f & RUN != 0 { 0xFFFF_0000 } else { 0 };
-                let letter_bit = if f & LETTER != 0 {
-                    1u32 << (i.value & 31)
-                } else {
-                    0
-                };
-                let add = (lane_start & !keep)
-                    + u64::from(f & DIGIT != 0)
-                    + (u64::from(letter_bit != 0) << 16);
-                let trigger = follows
-                    .get(usize::from(i.value).wrapping_sub(1))
-                    .filter(|_| f & WORD != 0);
-                let (prev, pass) = match trigger {
-                    _ if f & PASS != 0 => (NO_PREV, true),
-                    _ if f & AT_T != 0 => (u32::from(b'a'), false),
-                    Some((_, Some(before))) => (*before as u32, false),
-                    // A trigger that needs nothing before it, or several things.
-                    Some((_, None)) => (NO_PREV, true),
-                    None if f & WORD != 0 => (NO_PREV, true),
-                    None => (NO_PREV, false),
-                };
-                Quick {
-                    anchors: i.anchors,
-                    keep,
-                    add,
-                    letter_bit,
-                    keep_set: if f & RUN != 0 { u32::MAX } else { 0 },
-                    prev,
-                    pass,
+            .fold(0u64, |all, &(mask, need, _): &(u64, u32, u32)| {
+                if need == 0 {
+                    return u64::MAX;
                 }
-            })
-            .collect();
+                // Any `count - need + 1` of a group's bits: one of them must be seen.
+                let mut bits = mask;
+                for _ in 1..need {
+                    if bits != 0 {
+                        bits &= !(1u64 << (63 - bits.leading_zeros()));
+                    }
+                }
+                all | bits
+            });
         Prescreen {
+            quick_index,
             quick,
             lane_start,
+            required,
             index,
             info,
             groups,
@@ -462,11 +494,9 @@ impl Prescreen {
             return self.exact(bytes);
         }
         let mut seen = 0u64;
-        let mut lanes = self.lane_start;
-        let mut lanes_seen = 0u64;
+        let (mut lanes, mut lanes_seen) = (self.lane_start, 0u32);
         let (mut run_set, mut long_runs) = (0u32, 0u32);
-        let mut signs = 0u32;
-        let mut prev = 0u32;
+        let (mut signs, mut prev) = (0u32, 0u32);
         for c in raw.chars() {
             let cp = c as u32;
             if cp > 0xFFFF && !self.astral.is_empty() {
@@ -474,22 +504,24 @@ impl Prescreen {
             }
             // Above the BMP: no role, no letter (as NUL), as the exact passes read it.
             let cp = if cp > 0xFFFF { 0 } else { cp };
-            let q = &self.quick[usize::from(self.index[cp as usize] & !LETTER_POS)];
+            let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             seen |= q.anchors;
-            signs += u32::from(q.prev == prev) | u32::from(q.pass);
+            signs |= u32::from(prev & q.prev_mask == q.prev);
             prev = cp | (u32::from(cp < 0x80) << 5);
             lanes = (lanes & q.keep) + q.add;
             lanes_seen |= lanes;
-            run_set = (run_set & q.keep_set) | q.letter_bit;
-            long_runs |= run_set & 0u32.wrapping_sub(((lanes >> 31) & 1) as u32);
+            run_set = (run_set & 0u32.wrapping_sub((q.keep >> 16) & 1)) | q.letter_bit;
+            long_runs |= run_set & 0u32.wrapping_sub(lanes >> 31);
         }
         let long_chain = lanes_seen & (1 << 15) != 0;
-        if signs > 0 || long_chain || (long_runs != 0 && self.covers(long_runs)) {
+        if signs != 0 || long_chain || (long_runs != 0 && self.covers(long_runs)) {
             return self.exact(bytes);
         }
-        self.groups
-            .iter()
-            .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
+        seen & self.required != 0
+            && self
+                .groups
+                .iter()
+                .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
             && self.windows(raw)
     }
 
@@ -834,5 +866,47 @@ mod tests {
         assert!(!q.pass("うっと"));
         // An astral character is no role there, not the BMP character of its low bits.
         assert!(!p.pass("\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}\u{1FF10}"));
+    }
+
+    #[test]
+    fn roles_past_the_first_tiers_table_go_to_the_exact_passes() {
+        // 300 characters, each its own role: the first tier's u8 table holds 255 of them.
+        let chars: Vec<(char, CharSpec)> = (0..300u32)
+            .filter_map(|k| {
+                let c = char::from_u32(0x4E00 + k)?;
+                let spec = CharSpec {
+                    flags: RUN,
+                    anchors: vec![(k % 70) as u16],
+                    value: (k % 256) as u8,
+                };
+                Some((c, spec))
+            })
+            .collect();
+        let p = Prescreen::new(Spec {
+            chars: chars.clone(),
+            ascii: vec![CharSpec::default(); 128],
+            groups: vec![(vec![3, 5], 2, 4), (vec![69, 1], 2, 3)],
+            ..Spec::default()
+        });
+        assert!(p.info.len() > 256, "{} roles", p.info.len());
+        let mut state = 99u64;
+        let (mut passed, mut total) = (0, 0);
+        for _ in 0..20_000 {
+            let post: String = (0..(state % 12))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly the anchors of the groups, so that some posts pass.
+                    let k = [3, 5, 69, 1, 73, 75, 139, 299, 260][(state % 9) as usize];
+                    chars[k].0
+                })
+                .collect();
+            let exact = p.exact(post.as_bytes());
+            assert_eq!(p.pass(&post), exact, "{post:?}");
+            passed += usize::from(exact);
+            total += 1;
+        }
+        assert!(passed > 0 && passed < total, "{passed} of {total}");
     }
 }
