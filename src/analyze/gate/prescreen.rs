@@ -246,11 +246,14 @@ impl Prescreen {
                 None => follows.push((trigger, before)),
             }
         }
+        // (Its value names the word; a trigger that is also a digit or letter keeps its value
+        // and is a sign by itself, as is one past the 255th.)
         for (k, (trigger, _)) in follows.iter().enumerate() {
             if let Ok(i) = chars.binary_search_by_key(trigger, |(c, _)| *c)
-                && chars[i].1.flags & WORD != 0
+                && chars[i].1.flags & (DIGIT | LETTER | WORD) == WORD
+                && let Ok(value) = u8::try_from(k + 1)
             {
-                chars[i].1.value = u8::try_from(k + 1).unwrap_or(u8::MAX);
+                chars[i].1.value = value;
             }
         }
         // Entry 0: no role; entry 1: passes (when there are more roles than entries); then
@@ -342,7 +345,7 @@ impl Prescreen {
             };
             let trigger = follows
                 .get(usize::from(i.value).wrapping_sub(1))
-                .filter(|_| f & WORD != 0);
+                .filter(|_| f & (DIGIT | LETTER | WORD) == WORD);
             let (prev, prev_mask) = match trigger {
                 _ if f & PASS != 0 => (0, 0),
                 _ if f & AT_T != 0 => (u32::from(b'a'), u32::MAX),
