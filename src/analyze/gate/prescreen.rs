@@ -25,9 +25,8 @@
 //! Three tiers, each a necessary condition of the next:
 //!
 //! 1. [`Prescreen::pass`]: one loop with no branch on a character's role (the roles of mixed
-//!    text are what a branch predictor cannot learn). Each character is looked up in one table
-//!    of the BMP (u16: its role's entry, and whether it counts as a letter of distance) and
-//!    its entry is applied with a few ANDs, ORs and adds: anchor bits ORed; the digit chain
+//!    text are what a branch predictor cannot learn). Each character is looked up in a u8
+//!    table of the BMP that names its 32-byte entry, applied with a few ANDs, ORs and adds: anchor bits ORed; the digit chain
 //!    and the letter run kept as two 16-bit lanes of one word that a character either keeps
 //!    or resets, each starting at `2^15 - need` so that its top bit says "long enough"; the
 //!    letters of every long run ORed; a sign counted when its character comes after the one
@@ -35,7 +34,9 @@
 //!    ignore the three-separator limit and runs are not checked letter by letter, so this tier
 //!    only over-approximates. About 92 % of no-hit posts stop here.
 //! 2. A sign, a long enough chain or a run whose letters could spell a name or key: the exact
-//!    passes of [`Prescreen::scan`] (as the gate reads the post, without its buffers), first
+//!    passes of [`Prescreen::scan`] (as the gate reads the post, without its buffers; one
+//!    u16 table of the BMP gives each character's role and whether it counts as a letter of
+//!    distance), first
 //!    with each group's anchors needed *anywhere*, then with letter positions and the gate's
 //!    window test.
 //! 3. Otherwise, when a group's anchors all occur somewhere (long posts, mostly, where common
@@ -373,21 +374,19 @@ impl Prescreen {
         for (q, &slot) in quick_index.iter_mut().zip(index.iter()) {
             *q = u8::try_from(slot & !LETTER_POS).unwrap_or(u8::MAX);
         }
-        let required = groups
-            .iter()
-            .fold(0u64, |all, &(mask, need, _): &(u64, u32, u32)| {
-                if need == 0 {
-                    return u64::MAX;
+        let required = groups.iter().fold(0u64, |all, &(mask, need, _)| {
+            if need == 0 {
+                return u64::MAX;
+            }
+            // Any `count - need + 1` of a group's bits: one of them must be seen.
+            let mut bits = mask;
+            for _ in 1..need {
+                if bits != 0 {
+                    bits &= !(1u64 << (63 - bits.leading_zeros()));
                 }
-                // Any `count - need + 1` of a group's bits: one of them must be seen.
-                let mut bits = mask;
-                for _ in 1..need {
-                    if bits != 0 {
-                        bits &= !(1u64 << (63 - bits.leading_zeros()));
-                    }
-                }
-                all | bits
-            });
+            }
+            all | bits
+        });
         Prescreen {
             quick_index,
             quick,
@@ -520,12 +519,14 @@ impl Prescreen {
         if signs != 0 || long_chain || (long_runs != 0 && self.covers(long_runs)) {
             return self.exact(bytes);
         }
-        seen & self.required != 0
-            && self
-                .groups
-                .iter()
-                .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
-            && self.windows(raw)
+        seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw)
+    }
+
+    /// Whether some group has its need of anchor bits among `seen` (anywhere in the post).
+    fn groups_seen(&self, seen: u64) -> bool {
+        self.groups
+            .iter()
+            .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
     }
 
     /// The exact passes of [`Prescreen::scan`]: the first needs each group's anchors
@@ -610,7 +611,6 @@ impl Prescreen {
             if WINDOWS {
                 pos += u32::from(slot >> 15);
             }
-            // A separate voicing mark stands for the voiced kana of the letter before it.
             if WINDOWS && info.anchors != 0 && self.note_anchors(cp, info.anchors, here, &mut last)
             {
                 return true;
@@ -650,11 +650,7 @@ impl Prescreen {
                 run_set = grown;
             }
         }
-        !WINDOWS
-            && self
-                .groups
-                .iter()
-                .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
+        !WINDOWS && self.groups_seen(seen)
     }
 }
 
