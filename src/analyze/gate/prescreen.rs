@@ -102,8 +102,9 @@ pub(super) struct Spec {
     pub numbers: Vec<(Vec<u8>, usize)>,
 }
 
-/// What the first tier does with one character: OR its anchor bits, keep or reset the chain
-/// and run lanes and add to them, and count a sign if it follows `prev`.
+/// What the first tier does with one character: OR its anchor bits and letter bit, keep or
+/// reset the chain and run lanes and add to them, and count a sign if the character before
+/// it is one it `needs`.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(align(32))]
 struct Quick {
@@ -112,23 +113,28 @@ struct Quick {
     keep: u32,
     /// Added after `keep`: the lane's start where it ends, plus one digit or letter.
     add: u32,
-    /// The letter's bit in a run's letter set.
+    /// The letter's bit in the post's letter set.
     letter_bit: u32,
-    /// A sign: the (ASCII-lowercased) character before it, masked with `prev_mask`, is
-    /// `prev` (a sign by itself: both 0; no sign: mask 0, `prev` 1).
-    prev: u32,
-    prev_mask: u32,
+    /// A sign's trigger: the [`Quick::before`] bits of which the character before it must
+    /// hold one ([`ANY_BEFORE`]: a sign by itself; 0: no sign).
+    needs: u32,
+    /// Which characters that a trigger needs before it this one is (always [`ANY_BEFORE`],
+    /// which also stands for the start of the post).
+    before: u32,
 }
 
+/// The [`Quick::before`] bit that every character holds.
+const ANY_BEFORE: u32 = 1 << 31;
+
 /// The [`Quick`] entry of a character that is a sign by itself (entry 255 of the table,
-/// shared by every role past 254).
+/// shared by every entry past 254).
 const QUICK_SIGN: Quick = Quick {
     anchors: 0,
     keep: 0,
     add: 0,
     letter_bit: 0,
-    prev: 0,
-    prev_mask: 0,
+    needs: ANY_BEFORE,
+    before: ANY_BEFORE,
 };
 
 /// The longest post the first tier takes: its 16-bit lanes cannot overflow below this.
@@ -331,8 +337,27 @@ impl Prescreen {
         let letters = spec.letters.unwrap_or(usize::MAX);
         let bias = |need: usize| (1u32 << 15) - need.clamp(1, 1 << 15) as u32;
         let lane_start = bias(shortest_chain) | (bias(letters) << 16);
-        let mut quick = Box::new([QUICK_SIGN; 256]);
-        for (q, i) in quick.iter_mut().zip(info.iter().take(255)) {
+        // The characters that a trigger needs before it get a `before` bit each (ASCII ones
+        // case-folded, as the exact pass reads them); a trigger past the 31st is a sign by
+        // itself.
+        let fold = |c: u32| if c < 0x80 { c | 0x20 } else { c };
+        let mut befores: Vec<u32> = follows
+            .iter()
+            .filter_map(|(_, b)| *b)
+            .map(|b| fold(b as u32))
+            .collect();
+        if info.iter().any(|i| i.flags & AT_T != 0) {
+            befores.push(u32::from(b'a'));
+        }
+        befores.sort_unstable();
+        befores.dedup();
+        befores.truncate(31);
+        let bit_before = |c: u32| {
+            befores
+                .binary_search(&fold(c))
+                .map_or(ANY_BEFORE, |k| 1 << k)
+        };
+        let quick_entry = |i: &Info, before: u32| -> Quick {
             let f = i.flags;
             let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
                 0xFFFF
@@ -347,32 +372,46 @@ impl Prescreen {
             let trigger = follows
                 .get(usize::from(i.value).wrapping_sub(1))
                 .filter(|_| f & (DIGIT | LETTER | WORD) == WORD);
-            let (prev, prev_mask) = match trigger {
-                _ if f & PASS != 0 => (0, 0),
-                _ if f & AT_T != 0 => (u32::from(b'a'), u32::MAX),
-                Some((_, Some(before))) => (*before as u32, u32::MAX),
+            let needs = match trigger {
+                _ if f & PASS != 0 => ANY_BEFORE,
+                _ if f & AT_T != 0 => bit_before(u32::from(b'a')),
+                Some((_, Some(before))) => bit_before(*before as u32),
                 // A trigger that needs nothing before it, or several things.
-                Some((_, None)) => (0, 0),
-                None if f & WORD != 0 => (0, 0),
-                None => (1, 0),
+                Some((_, None)) => ANY_BEFORE,
+                None if f & WORD != 0 => ANY_BEFORE,
+                None => 0,
             };
-            *q = Quick {
+            Quick {
                 anchors: i.anchors,
                 keep,
                 add: (lane_start & !keep)
                     + u32::from(f & DIGIT != 0)
                     + (u32::from(letter_bit != 0) << 16),
                 letter_bit,
-                prev,
-                prev_mask,
-            };
-        }
+                needs,
+                before,
+            }
+        };
+        // One entry per role and `before` bits that some character has (255: all past 254).
+        let mut quick = Box::new([QUICK_SIGN; 256]);
+        let mut quick_ids: std::collections::HashMap<(u16, u32), u8> = Default::default();
         let mut quick_index: Box<[u8; 0x10000]> = vec![0u8; 0x10000]
             .into_boxed_slice()
             .try_into()
             .expect("a vector of 0x10000 entries");
-        for (q, &slot) in quick_index.iter_mut().zip(index.iter()) {
-            *q = u8::try_from(slot & !LETTER_POS).unwrap_or(u8::MAX);
+        for (cp, (q, &slot)) in quick_index.iter_mut().zip(index.iter()).enumerate() {
+            let slot = slot & !LETTER_POS;
+            let before = bit_before(cp as u32) | ANY_BEFORE;
+            let next = quick_ids.len();
+            *q = *quick_ids
+                .entry((slot, before))
+                .or_insert_with(|| match u8::try_from(next) {
+                    Ok(id) if id < u8::MAX => {
+                        quick[next] = quick_entry(&info[usize::from(slot)], before);
+                        id
+                    }
+                    _ => u8::MAX,
+                });
         }
         let required = groups.iter().fold(0u64, |all, &(mask, need, _)| {
             if need == 0 {
@@ -497,8 +536,7 @@ impl Prescreen {
         }
         let mut seen = 0u64;
         let (mut lanes, mut lanes_seen) = (self.lane_start, 0u32);
-        let (mut run_set, mut long_runs) = (0u32, 0u32);
-        let (mut signs, mut prev) = (0u32, 0u32);
+        let (mut letters, mut signs, mut prev) = (0u32, 0u32, ANY_BEFORE);
         for c in raw.chars() {
             let cp = c as u32;
             if cp > 0xFFFF && !self.astral.is_empty() {
@@ -508,15 +546,15 @@ impl Prescreen {
             let cp = if cp > 0xFFFF { 0 } else { cp };
             let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             seen |= q.anchors;
-            signs |= u32::from(prev & q.prev_mask == q.prev);
-            prev = cp | (u32::from(cp < 0x80) << 5);
+            signs |= prev & q.needs;
+            prev = q.before;
             lanes = (lanes & q.keep) + q.add;
             lanes_seen |= lanes;
-            run_set = (run_set & 0u32.wrapping_sub((q.keep >> 16) & 1)) | q.letter_bit;
-            long_runs |= run_set & 0u32.wrapping_sub(lanes >> 31);
+            letters |= q.letter_bit;
         }
         let long_chain = lanes_seen & (1 << 15) != 0;
-        if signs != 0 || long_chain || (long_runs != 0 && self.covers(long_runs)) {
+        let long_run = lanes_seen & (1 << 31) != 0;
+        if signs != 0 || long_chain || (long_run && self.covers(letters)) {
             return self.exact(bytes);
         }
         seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw)
