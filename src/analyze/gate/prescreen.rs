@@ -103,8 +103,7 @@ pub(super) struct Spec {
 }
 
 /// What the first tier does with one character: OR its anchor bits and letter bit, keep or
-/// reset the chain and run lanes and add to them, and count a sign if the character before
-/// it is one it `needs`.
+/// reset the chain and run lanes and add to them, and step the sign automaton.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(align(32))]
 struct Quick {
@@ -115,16 +114,9 @@ struct Quick {
     add: u32,
     /// The letter's bit in the post's letter set.
     letter_bit: u32,
-    /// A sign's trigger: the [`Quick::before`] bits of which the character before it must
-    /// hold one ([`ANY_BEFORE`]: a sign by itself; 0: no sign).
-    needs: u32,
-    /// Which characters that a trigger needs before it this one is (always [`ANY_BEFORE`],
-    /// which also stands for the start of the post).
-    before: u32,
+    /// The positions of the sign automaton ([`Signs`]) that this character can stand at.
+    signs: u32,
 }
-
-/// The [`Quick::before`] bit that every character holds.
-const ANY_BEFORE: u32 = 1 << 31;
 
 /// The [`Quick`] entry of a character that is a sign by itself (entry 255 of the table,
 /// shared by every entry past 254).
@@ -133,9 +125,95 @@ const QUICK_SIGN: Quick = Quick {
     keep: 0,
     add: 0,
     letter_bit: 0,
-    needs: ANY_BEFORE,
-    before: ANY_BEFORE,
+    signs: u32::MAX,
 };
+
+/// The signs as one bit-parallel (shift-and) automaton over the characters of a post: each
+/// literal word has a bit per character, the ASCII word "at" four (a non-letter or the start,
+/// `a`, `t`, a non-letter or the end), and a character that is a sign by itself one. A
+/// position's bit is set after a character when the one before was set (or it starts a
+/// pattern) and the character can stand there; a pattern's last bit set is a sign. The
+/// exact passes see the same signs, so a post goes to them only when one occurs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Signs {
+    /// The first bit of every pattern.
+    start: u32,
+    /// The last bit of every pattern: set, a sign.
+    last: u32,
+    /// The state before the first character (the start counts as a non-letter).
+    init: u32,
+    /// Bits that are a sign when set after the last character (the end counts as a
+    /// non-letter).
+    at_end: u32,
+}
+
+impl Signs {
+    /// Lays out the patterns; words that do not fit in 32 bits become signs at their first
+    /// character. Returns the automaton and each BMP character's positions.
+    fn new(words: &[(Vec<char>, usize)], at: bool, passes: impl Fn(u32) -> bool) -> (Signs, Vec<u32>) {
+        let mut s = Signs::default();
+        let mut masks = vec![0u32; 0x10000];
+        let mut next = 0u32;
+        let mut take = |n: u32| {
+            let at = next;
+            (at + n <= 32).then(|| {
+                next = at + n;
+                at
+            })
+        };
+        let by_itself = take(1).unwrap_or(0);
+        s.start |= 1 << by_itself;
+        s.last |= 1 << by_itself;
+        for (cp, m) in masks.iter_mut().enumerate() {
+            if passes(cp as u32) {
+                *m |= 1 << by_itself;
+            }
+        }
+        if at && let Some(b) = take(4) {
+            s.start |= 1 << b;
+            s.last |= 1 << (b + 3);
+            s.init |= 1 << b;
+            s.at_end |= 1 << (b + 2);
+            for (cp, m) in masks.iter_mut().enumerate() {
+                let c = u8::try_from(cp).map_or(0, |c| c | 0x20);
+                if !c.is_ascii_lowercase() {
+                    *m |= 1 << b | 1 << (b + 3);
+                }
+                *m |= u32::from(c == b'a') << (b + 1) | u32::from(c == b't') << (b + 2);
+            }
+        }
+        for (w, _) in words {
+            let Some(first) = w.first() else { continue };
+            if w.iter().any(|c| *c as u32 > 0xFFFF) {
+                // The first tier reads characters above the BMP as NUL.
+                for c in w.iter().map(|c| *c as usize).chain([0]) {
+                    if let Some(m) = masks.get_mut(c) {
+                        *m |= 1 << by_itself;
+                    }
+                }
+                continue;
+            }
+            match u32::try_from(w.len()).ok().and_then(&mut take) {
+                Some(b) => {
+                    s.start |= 1 << b;
+                    s.last |= 1 << (b + w.len() as u32 - 1);
+                    for (j, c) in w.iter().enumerate() {
+                        if let Some(m) = masks.get_mut(*c as usize) {
+                            *m |= 1 << (b + j as u32);
+                        }
+                    }
+                }
+                None => {
+                    if let Some(m) = masks.get_mut(*first as usize) {
+                        *m |= 1 << by_itself;
+                    }
+                }
+            }
+        }
+        (s, masks)
+    }
+}
+
 
 /// The longest post the first tier takes: its 16-bit lanes cannot overflow below this.
 const QUICK_MAX_BYTES: usize = 1 << 14;
@@ -175,6 +253,8 @@ pub(super) struct Prescreen {
     quick_index: Box<[u8; 0x10000]>,
     /// The first tier's entry of each `info` entry (255: every entry past 254).
     quick: Box<[Quick; 256]>,
+    /// The sign automaton of the first tier.
+    signs: Signs,
     /// The lanes at the start of a post (each at `2^15 - need`).
     lane_start: u32,
     /// Anchor bits of which a post must hold one for any group to pass (for each group, all
@@ -235,34 +315,6 @@ impl Prescreen {
         let mut chars = spec.chars;
         chars.sort_by_key(|(c, _)| *c);
         chars.dedup_by_key(|(c, _)| *c);
-        // The character a word's trigger must follow (the first tier checks only that pair);
-        // each trigger gets a role of its own, so that its entry can say which. A trigger
-        // with no character before it, or in two words after different ones, is a sign by
-        // itself there.
-        let mut follows: Vec<(char, Option<char>)> = Vec::new();
-        for (w, at) in &spec.words {
-            let (Some(head), Some(trigger)) =
-                (w.get(..*at), w.get(*at..).and_then(|t| t.chars().next()))
-            else {
-                continue;
-            };
-            let before = head.chars().next_back();
-            match follows.iter_mut().find(|(t, _)| *t == trigger) {
-                Some((_, b)) if *b != before => *b = None,
-                Some(_) => {}
-                None => follows.push((trigger, before)),
-            }
-        }
-        // (Its value names the word; a trigger that is also a digit or letter keeps its value
-        // and is a sign by itself, as is one past the 255th.)
-        for (k, (trigger, _)) in follows.iter().enumerate() {
-            if let Ok(i) = chars.binary_search_by_key(trigger, |(c, _)| *c)
-                && chars[i].1.flags & (DIGIT | LETTER | WORD) == WORD
-                && let Ok(value) = u8::try_from(k + 1)
-            {
-                chars[i].1.value = value;
-            }
-        }
         // Entry 0: no role; entry 1: passes (when there are more roles than entries); then
         // one entry per distinct role.
         let mut info = vec![
@@ -337,27 +389,13 @@ impl Prescreen {
         let letters = spec.letters.unwrap_or(usize::MAX);
         let bias = |need: usize| (1u32 << 15) - need.clamp(1, 1 << 15) as u32;
         let lane_start = bias(shortest_chain) | (bias(letters) << 16);
-        // The characters that a trigger needs before it get a `before` bit each (ASCII ones
-        // case-folded, as the exact pass reads them); a trigger past the 31st is a sign by
-        // itself.
-        let fold = |c: u32| if c < 0x80 { c | 0x20 } else { c };
-        let mut befores: Vec<u32> = follows
-            .iter()
-            .filter_map(|(_, b)| *b)
-            .map(|b| fold(b as u32))
-            .collect();
-        if info.iter().any(|i| i.flags & AT_T != 0) {
-            befores.push(u32::from(b'a'));
-        }
-        befores.sort_unstable();
-        befores.dedup();
-        befores.truncate(31);
-        let bit_before = |c: u32| {
-            befores
-                .binary_search(&fold(c))
-                .map_or(ANY_BEFORE, |k| 1 << k)
-        };
-        let quick_entry = |i: &Info, before: u32| -> Quick {
+        let words: Vec<(Vec<char>, usize)> =
+            spec.words.iter().map(|(w, at)| (w.chars().collect(), *at)).collect();
+        let at = info.iter().any(|i| i.flags & AT_T != 0);
+        let (signs, sign_masks) = Signs::new(&words, at, |cp| {
+            info[usize::from(index[cp as usize] & !LETTER_POS)].flags & PASS != 0
+        });
+        let quick_entry = |i: &Info, signs: u32| -> Quick {
             let f = i.flags;
             let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
                 0xFFFF
@@ -369,18 +407,6 @@ impl Prescreen {
             } else {
                 0
             };
-            let trigger = follows
-                .get(usize::from(i.value).wrapping_sub(1))
-                .filter(|_| f & (DIGIT | LETTER | WORD) == WORD);
-            let needs = match trigger {
-                _ if f & PASS != 0 => ANY_BEFORE,
-                _ if f & AT_T != 0 => bit_before(u32::from(b'a')),
-                Some((_, Some(before))) => bit_before(*before as u32),
-                // A trigger that needs nothing before it, or several things.
-                Some((_, None)) => ANY_BEFORE,
-                None if f & WORD != 0 => ANY_BEFORE,
-                None => 0,
-            };
             Quick {
                 anchors: i.anchors,
                 keep,
@@ -388,8 +414,7 @@ impl Prescreen {
                     + u32::from(f & DIGIT != 0)
                     + (u32::from(letter_bit != 0) << 16),
                 letter_bit,
-                needs,
-                before,
+                signs,
             }
         };
         // One entry per role and `before` bits that some character has (255: all past 254).
@@ -401,7 +426,7 @@ impl Prescreen {
             .expect("a vector of 0x10000 entries");
         for (cp, (q, &slot)) in quick_index.iter_mut().zip(index.iter()).enumerate() {
             let slot = slot & !LETTER_POS;
-            let before = bit_before(cp as u32) | ANY_BEFORE;
+            let before = sign_masks[cp];
             let next = quick_ids.len();
             *q = *quick_ids
                 .entry((slot, before))
@@ -429,6 +454,7 @@ impl Prescreen {
         Prescreen {
             quick_index,
             quick,
+            signs,
             lane_start,
             required,
             index,
@@ -536,7 +562,8 @@ impl Prescreen {
         }
         let mut seen = 0u64;
         let (mut lanes, mut lanes_seen) = (self.lane_start, 0u32);
-        let (mut letters, mut signs, mut prev) = (0u32, 0u32, ANY_BEFORE);
+        let (sign_start, sign_last) = (self.signs.start, self.signs.last);
+        let (mut letters, mut signs, mut state) = (0u32, 0u32, self.signs.init);
         for c in raw.chars() {
             let cp = c as u32;
             if cp > 0xFFFF && !self.astral.is_empty() {
@@ -546,18 +573,36 @@ impl Prescreen {
             let cp = if cp > 0xFFFF { 0 } else { cp };
             let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             seen |= q.anchors;
-            signs |= prev & q.needs;
-            prev = q.before;
+            state = ((state << 1) | sign_start) & q.signs;
+            signs |= state & sign_last;
             lanes = (lanes & q.keep) + q.add;
             lanes_seen |= lanes;
             letters |= q.letter_bit;
         }
+        signs |= state & self.signs.at_end;
         let long_chain = lanes_seen & (1 << 15) != 0;
         let long_run = lanes_seen & (1 << 31) != 0;
-        if signs != 0 || long_chain || (long_run && self.covers(letters)) {
+        if signs != 0 || long_chain || (long_run && self.covers(letters) && self.runs_cover(raw))
+        {
             return self.exact(bytes);
         }
         seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw)
+    }
+
+    /// Whether the letters of one long enough run can spell a name or key (the first tier
+    /// only knows that the post's letters can and that some run is long).
+    fn runs_cover(&self, raw: &str) -> bool {
+        let mut lanes = self.lane_start;
+        let (mut run_set, mut long_runs) = (0u32, 0u32);
+        for c in raw.chars() {
+            let cp = c as u32;
+            let cp = if cp > 0xFFFF { 0 } else { cp };
+            let q = &self.quick[usize::from(self.quick_index[cp as usize])];
+            lanes = (lanes & q.keep) + q.add;
+            run_set = (run_set & 0u32.wrapping_sub(q.keep >> 31)) | q.letter_bit;
+            long_runs |= run_set & 0u32.wrapping_sub(lanes >> 31);
+        }
+        long_runs != 0 && self.covers(long_runs)
     }
 
     /// Whether some group has its need of anchor bits among `seen` (anywhere in the post).
