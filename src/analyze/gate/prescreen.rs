@@ -150,7 +150,11 @@ struct Signs {
 impl Signs {
     /// Lays out the patterns; words that do not fit in 32 bits become signs at their first
     /// character. Returns the automaton and each BMP character's positions.
-    fn new(words: &[(Vec<char>, usize)], at: bool, passes: impl Fn(u32) -> bool) -> (Signs, Vec<u32>) {
+    fn new(
+        words: &[(Vec<char>, usize)],
+        at: bool,
+        passes: impl Fn(u32) -> bool,
+    ) -> (Signs, Vec<u32>) {
         let mut s = Signs::default();
         let mut masks = vec![0u32; 0x10000];
         let mut next = 0u32;
@@ -213,7 +217,6 @@ impl Signs {
         (s, masks)
     }
 }
-
 
 /// The longest post the first tier takes: its 16-bit lanes cannot overflow below this.
 const QUICK_MAX_BYTES: usize = 1 << 14;
@@ -389,8 +392,11 @@ impl Prescreen {
         let letters = spec.letters.unwrap_or(usize::MAX);
         let bias = |need: usize| (1u32 << 15) - need.clamp(1, 1 << 15) as u32;
         let lane_start = bias(shortest_chain) | (bias(letters) << 16);
-        let words: Vec<(Vec<char>, usize)> =
-            spec.words.iter().map(|(w, at)| (w.chars().collect(), *at)).collect();
+        let words: Vec<(Vec<char>, usize)> = spec
+            .words
+            .iter()
+            .map(|(w, at)| (w.chars().collect(), *at))
+            .collect();
         let at = info.iter().any(|i| i.flags & AT_T != 0);
         let (signs, sign_masks) = Signs::new(&words, at, |cp| {
             info[usize::from(index[cp as usize] & !LETTER_POS)].flags & PASS != 0
@@ -542,14 +548,7 @@ impl Prescreen {
     fn completes(&self, b: usize, here: u32, last: &[u32; 64]) -> bool {
         self.groups_of[b].iter().any(|&g| {
             let (mask, need, span) = self.groups[usize::from(g)];
-            let mut near = 0;
-            let mut bits = mask;
-            while bits != 0 {
-                let at = last[bits.trailing_zeros() as usize];
-                near += u32::from(at != NEVER && here.abs_diff(at) <= span);
-                bits &= bits - 1;
-            }
-            near >= need
+            Self::near(mask, here, span, last) >= need
         })
     }
 
@@ -582,11 +581,10 @@ impl Prescreen {
         signs |= state & self.signs.at_end;
         let long_chain = lanes_seen & (1 << 15) != 0;
         let long_run = lanes_seen & (1 << 31) != 0;
-        if signs != 0 || long_chain || (long_run && self.covers(letters) && self.runs_cover(raw))
-        {
+        if signs != 0 || long_chain || (long_run && self.covers(letters) && self.runs_cover(raw)) {
             return self.exact(bytes);
         }
-        seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw)
+        seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw, seen)
     }
 
     /// Whether the letters of one long enough run can spell a name or key (the first tier
@@ -619,8 +617,24 @@ impl Prescreen {
     }
 
     /// The window test alone (no sign, chain or run can pass the post): some group has its
-    /// need of anchors within its span, as [`Prescreen::scan`] counts letters.
-    fn windows(&self, raw: &str) -> bool {
+    /// need of anchors within its span, as [`Prescreen::scan`] counts letters. Only the
+    /// groups whose need is among `seen` (the post's anchor bits) can complete, so only
+    /// their anchors are followed (more than [`MAX_WINDOWS`] of them: the post passes).
+    fn windows(&self, raw: &str, seen: u64) -> bool {
+        let mut open = [(0u64, 0u32, 0u32); MAX_WINDOWS];
+        let mut n = 0;
+        let mut followed = 0u64;
+        for &(mask, need, span) in &self.groups {
+            if mask & seen != 0 && (mask & seen).count_ones() >= need {
+                let Some(slot) = open.get_mut(n) else {
+                    return true;
+                };
+                *slot = (mask, need, span);
+                n += 1;
+                followed |= mask;
+            }
+        }
+        let open = &open[..n];
         let mut last = [NEVER; 64];
         let mut pos = 0u32;
         for c in raw.chars() {
@@ -629,23 +643,53 @@ impl Prescreen {
             let slot = self.index[cp as usize];
             let here = pos;
             pos += u32::from(slot >> 15);
-            let anchors = self.info[usize::from(slot & !LETTER_POS)].anchors;
-            if anchors != 0 && self.note_anchors(cp, anchors, here, &mut last) {
-                return true;
+            let anchors = self.info[usize::from(slot & !LETTER_POS)].anchors & followed;
+            if anchors == 0 {
+                continue;
+            }
+            let here = Self::anchor_letter(cp, here);
+            let mut bits = anchors;
+            while bits != 0 {
+                last[bits.trailing_zeros() as usize] = here;
+                bits &= bits - 1;
+            }
+            for &(mask, need, span) in open {
+                if mask & anchors != 0 && Self::near(mask, here, span, &last) >= need {
+                    return true;
+                }
             }
         }
         false
+    }
+
+    /// The letter an anchor stands at: a separate voicing mark at its base's.
+    #[inline(always)]
+    fn anchor_letter(cp: u32, here: u32) -> u32 {
+        if matches!(cp, 0x3099 | 0x309A | 0xFF9E | 0xFF9F) {
+            here.saturating_sub(1)
+        } else {
+            here
+        }
+    }
+
+    /// How many of the anchor bits in `mask` were last seen within `span` letters of `here`.
+    #[inline(always)]
+    fn near(mask: u64, here: u32, span: u32, last: &[u32; 64]) -> u32 {
+        let mut near = 0;
+        let mut bits = mask;
+        while bits != 0 {
+            let at = last[bits.trailing_zeros() as usize];
+            near += u32::from(at != NEVER && here.abs_diff(at) <= span);
+            bits &= bits - 1;
+        }
+        near
     }
 
     /// Records anchors seen at letter `here` (a separate voicing mark at its base's letter)
     /// and tells whether one of their groups is now complete.
     #[inline(always)]
     fn note_anchors(&self, cp: u32, anchors: u64, here: u32, last: &mut [u32; 64]) -> bool {
-        let here = if matches!(cp, 0x3099 | 0x309A | 0xFF9E | 0xFF9F) {
-            here.saturating_sub(1)
-        } else {
-            here
-        };
+        let here = Self::anchor_letter(cp, here);
         let mut bits = anchors;
         while bits != 0 {
             last[bits.trailing_zeros() as usize] = here;
@@ -736,6 +780,10 @@ impl Prescreen {
         !WINDOWS && self.groups_seen(seen)
     }
 }
+
+/// The most groups the window test follows at once (a post with more that could complete
+/// passes to the gate).
+const MAX_WINDOWS: usize = 16;
 
 /// An anchor bit not seen yet.
 const NEVER: u32 = u32::MAX;
