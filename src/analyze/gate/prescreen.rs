@@ -808,6 +808,11 @@ mod tests {
 
     /// [`screen`] with other literal words (their trigger characters get the WORD role).
     fn screen_with_words(at: bool, words: &[(&str, usize)]) -> Prescreen {
+        Prescreen::new(spec_with_words(at, words))
+    }
+
+    /// The [`Spec`] of [`screen_with_words`].
+    fn spec_with_words(at: bool, words: &[(&str, usize)]) -> Spec {
         let mut ascii = Vec::new();
         for b in 0u8..128 {
             let c = char::from(b);
@@ -860,7 +865,7 @@ mod tests {
             chars.push((l, role(RUN | LETTER, i as u8)));
         }
         let bit = |c: u8| 1u32 << (c - b'a');
-        Prescreen::new(Spec {
+        Spec {
             chars,
             ascii,
             groups: vec![(vec![0, 1], 2, 3), (vec![2], 1, 2)],
@@ -875,7 +880,7 @@ mod tests {
             ]],
             digits: Some(12),
             numbers: vec![(b"8031415926".to_vec(), 10)],
-        })
+        }
     }
 
     #[test]
@@ -890,6 +895,18 @@ mod tests {
         assert!(p.pass("メール あっと"));
         assert!(!p.pass("あっち"));
         assert!(!p.pass("っと"));
+    }
+
+    #[test]
+    fn too_many_open_windows_let_the_post_through() {
+        let far = "桜と夜の花";
+        assert!(!screen(false).pass(far));
+        let mut spec = spec_with_words(false, &[]);
+        let pair = spec.groups[0].clone();
+        spec.groups = vec![pair; MAX_WINDOWS];
+        assert!(!Prescreen::new(spec.clone()).pass(far));
+        spec.groups.push(spec.groups[0].clone());
+        assert!(Prescreen::new(spec).pass(far));
     }
 
     #[test]
