@@ -35,6 +35,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for p in &nohit {
                 std::hint::black_box(analyzer.gate_reason(&p.text));
             }
+        } else if std::env::var("INTO").is_ok() {
+            let mut out = mimamori::analyze::Analysis::default();
+            for p in &nohit {
+                analyzer.analyze_into(p, &mut out);
+                std::hint::black_box(&out);
+            }
         } else {
             for p in &nohit {
                 std::hint::black_box(analyzer.analyze(p));

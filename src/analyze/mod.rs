@@ -189,6 +189,14 @@ impl Analyzer {
     /// Analyzes one post. Most posts are dismissed by the [`gate::Gate`], a single pass over
     /// the raw text, and the rest go through the full pipeline.
     pub fn analyze(&self, post: &PostInput) -> Analysis {
+        let mut out = Analysis::default();
+        self.analyze_into(post, &mut out);
+        out
+    }
+
+    /// [`Analyzer::analyze`] into `out`, reusing its buffers: a stream of posts (as `mimamori
+    /// analyze` reads them) then allocates nothing for the posts that mention no target.
+    pub fn analyze_into(&self, post: &PostInput, out: &mut Analysis) {
         let gated = match post.title.as_deref() {
             Some(t) => {
                 self.gate.pass(&self.matcher, t)
@@ -200,12 +208,16 @@ impl Analyzer {
             None => self.gate.pass(&self.matcher, &post.text),
         };
         if !gated {
-            return Analysis {
-                id: post.id.clone(),
-                ..Default::default()
-            };
+            out.id.clone_from(&post.id);
+            out.targets.clear();
+            out.flagged = false;
+            out.categories.clear();
+            out.pii.clear();
+            out.severity = 0;
+            out.matches.clear();
+            return;
         }
-        self.analyze_ungated(post)
+        *out = self.analyze_ungated(post);
     }
 
     /// Why the gate lets `text` through (`None`: it does not), for tuning the gate.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::Outcome;
-use mimamori::analyze::{Analyzer, PostInput};
+use mimamori::analyze::{Analysis, Analyzer, PostInput};
 
 /// Arguments of `analyze`.
 #[derive(clap::Args)]
@@ -54,6 +54,7 @@ fn analyze_lines(
     let mut skipped = 0;
     let mut buf = Vec::new();
     let mut line_no = 0usize;
+    let mut analysis = Analysis::default();
     loop {
         buf.clear();
         let n = input
@@ -75,7 +76,7 @@ fn analyze_lines(
         };
         match result {
             Ok(post) => {
-                let analysis = analyzer.analyze(&post);
+                analyzer.analyze_into(&post, &mut analysis);
                 serde_json::to_writer(&mut *out, &analysis)?;
             }
             Err(message) => {
