@@ -562,23 +562,25 @@ impl Prescreen {
         let mut seen = 0u64;
         let (mut lanes, mut lanes_seen) = (self.lane_start, 0u32);
         let (sign_start, sign_last) = (self.signs.start, self.signs.last);
-        let (mut letters, mut signs, mut state) = (0u32, 0u32, self.signs.init);
+        let (mut letters, mut states, mut state) = (0u32, 0u32, self.signs.init);
         for c in raw.chars() {
-            let cp = c as u32;
-            if cp > 0xFFFF && !self.astral.is_empty() {
-                return self.exact(bytes);
+            let mut cp = c as u32;
+            if cp > 0xFFFF {
+                if !self.astral.is_empty() {
+                    return self.exact(bytes);
+                }
+                // Above the BMP: no role, no letter (as NUL), as the exact passes read it.
+                cp = 0;
             }
-            // Above the BMP: no role, no letter (as NUL), as the exact passes read it.
-            let cp = if cp > 0xFFFF { 0 } else { cp };
             let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             seen |= q.anchors;
             state = ((state << 1) | sign_start) & q.signs;
-            signs |= state & sign_last;
+            states |= state;
             lanes = (lanes & q.keep) + q.add;
             lanes_seen |= lanes;
             letters |= q.letter_bit;
         }
-        signs |= state & self.signs.at_end;
+        let signs = (states & sign_last) | (state & self.signs.at_end);
         let long_chain = lanes_seen & (1 << 15) != 0;
         let long_run = lanes_seen & (1 << 31) != 0;
         if signs != 0 || long_chain || (long_run && self.covers(letters) && self.runs_cover(raw)) {
