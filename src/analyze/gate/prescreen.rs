@@ -229,6 +229,47 @@ struct Info {
     value: u8,
 }
 
+/// A digit chain as the gate reads it: digits joined by at most three separators.
+#[derive(Debug, Clone, Copy, Default)]
+struct Chain {
+    /// Digits in the chain.
+    len: usize,
+    /// Separators since its last digit.
+    gap: usize,
+    /// Its last 16 digits, 4 bits each.
+    tail: u64,
+}
+
+impl Chain {
+    /// Steps over a character of role flags `f` and value `value`; true if it was a digit.
+    #[inline(always)]
+    fn step(&mut self, f: u8, value: u8) -> bool {
+        if f & DIGIT != 0 {
+            self.len = if self.len > 0 && self.gap <= 3 {
+                self.len + 1
+            } else {
+                1
+            };
+            self.gap = 0;
+            self.tail = (self.tail << 4) | u64::from(value);
+            true
+        } else {
+            if f & SEPARATOR != 0 {
+                self.gap += 1;
+            } else if f & TRANSPARENT == 0 {
+                self.end();
+            }
+            false
+        }
+    }
+
+    /// Ends the chain (its tail stays, as the gate keeps it).
+    #[inline(always)]
+    fn end(&mut self) {
+        (self.len, self.gap) = (0, 0);
+    }
+}
+
 /// The compiled prescreen of one gate.
 #[derive(Debug, Clone)]
 pub(super) struct Prescreen {
@@ -503,14 +544,30 @@ impl Prescreen {
             .any(|key| key.iter().all(|sources| sources & letters != 0))
     }
 
-    /// Whether a digit chain of `len` digits ending in `tail` (4 bits a digit) may hold a
-    /// watched number.
-    fn number_ends(&self, len: usize, tail: u64) -> bool {
-        len >= self.digits
-            || self
-                .numbers
-                .iter()
-                .any(|&(value, mask, n)| len >= n && tail & mask == value)
+    /// Whether a digit chain may hold a watched number: long enough for a hashed one, or
+    /// ending with one's digits.
+    fn chain_passes(&self, chain: &Chain) -> bool {
+        chain.len >= self.shortest_chain
+            && (chain.len >= self.digits
+                || self
+                    .numbers
+                    .iter()
+                    .any(|&(value, mask, n)| chain.len >= n && chain.tail & mask == value))
+    }
+
+    /// Whether some digit chain may hold a watched number (the first tier only knows that
+    /// one is long enough).
+    fn chains_pass(&self, raw: &str) -> bool {
+        let mut chain = Chain::default();
+        for c in raw.chars() {
+            let cp = c as u32;
+            let cp = if cp > 0xFFFF { 0 } else { cp };
+            let info = &self.info[usize::from(self.index[cp as usize] & !LETTER_POS)];
+            if chain.step(info.flags, info.value) && self.chain_passes(&chain) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether the character at byte `at`, with flags `f`, lets the post through by itself:
@@ -583,8 +640,12 @@ impl Prescreen {
         let signs = (states & sign_last) | (state & self.signs.at_end);
         let long_chain = lanes_seen & (1 << 15) != 0;
         let long_run = lanes_seen & (1 << 31) != 0;
-        if signs != 0 || long_chain || (long_run && self.covers(letters) && self.runs_cover(raw)) {
+        if signs != 0 || (long_run && self.covers(letters) && self.runs_cover(raw)) {
             return self.exact(bytes);
+        }
+        // Without a sign or run, the exact passes would pass the post for a chain or a window.
+        if long_chain && self.chains_pass(raw) {
+            return true;
         }
         seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw, seen)
     }
@@ -717,7 +778,7 @@ impl Prescreen {
         let mut pos = 0u32;
         // The current digit chain (digits, separators since the last digit, its last 16
         // digits) and letter run (letters, which letters).
-        let (mut chain, mut gap, mut tail) = (0usize, 0usize, 0u64);
+        let mut chain = Chain::default();
         let (mut run, mut run_set) = (0usize, 0u32);
         let mut i = 0;
         let n = raw.len();
@@ -747,23 +808,15 @@ impl Prescreen {
             let f = info.flags;
             if f == 0 {
                 // Anything without a role ends the chain and the run.
-                (chain, gap, run, run_set) = (0, 0, 0, 0);
+                chain.end();
+                (run, run_set) = (0, 0);
                 continue;
             }
             if f & (PASS | WORD | AT_T) != 0 && self.signals(raw, at, f) {
                 return true;
             }
-            if f & DIGIT != 0 {
-                chain = if chain > 0 && gap <= 3 { chain + 1 } else { 1 };
-                gap = 0;
-                tail = (tail << 4) | u64::from(info.value);
-                if chain >= self.shortest_chain && self.number_ends(chain, tail) {
-                    return true;
-                }
-            } else if f & SEPARATOR != 0 {
-                gap += 1;
-            } else if f & TRANSPARENT == 0 {
-                (chain, gap) = (0, 0);
+            if chain.step(f, info.value) && self.chain_passes(&chain) {
+                return true;
             }
             if f & RUN == 0 {
                 (run, run_set) = (0, 0);
