@@ -116,6 +116,8 @@ struct Quick {
     letter_bit: u32,
     /// The positions of the sign automaton ([`Signs`]) that this character can stand at.
     signs: u32,
+    /// 1 if the character counts as a letter of distance (the window test's).
+    letter: u32,
 }
 
 /// The [`Quick`] entry of a character that is a sign by itself (entry 255 of the table,
@@ -126,6 +128,7 @@ const QUICK_SIGN: Quick = Quick {
     add: 0,
     letter_bit: 0,
     signs: u32::MAX,
+    letter: 0,
 };
 
 /// The signs as one bit-parallel (shift-and) automaton over the characters of a post: each
@@ -442,7 +445,7 @@ impl Prescreen {
         let (signs, sign_masks) = Signs::new(&words, at, |cp| {
             info[usize::from(index[cp as usize] & !LETTER_POS)].flags & PASS != 0
         });
-        let quick_entry = |i: &Info, signs: u32| -> Quick {
+        let quick_entry = |i: &Info, signs: u32, letter: bool| -> Quick {
             let f = i.flags;
             let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
                 0xFFFF
@@ -462,6 +465,7 @@ impl Prescreen {
                     + (u32::from(letter_bit != 0) << 16),
                 letter_bit,
                 signs,
+                letter: u32::from(letter),
             }
         };
         // One entry per role and `before` bits that some character has (255: all past 254).
@@ -472,14 +476,14 @@ impl Prescreen {
             .try_into()
             .expect("a vector of 0x10000 entries");
         for (cp, (q, &slot)) in quick_index.iter_mut().zip(index.iter()).enumerate() {
-            let slot = slot & !LETTER_POS;
             let before = sign_masks[cp];
             let next = quick_ids.len();
             *q = *quick_ids
                 .entry((slot, before))
                 .or_insert_with(|| match u8::try_from(next) {
                     Ok(id) if id < u8::MAX => {
-                        quick[next] = quick_entry(&info[usize::from(slot)], before);
+                        let role = &info[usize::from(slot & !LETTER_POS)];
+                        quick[next] = quick_entry(role, before, slot & LETTER_POS != 0);
                         id
                     }
                     _ => u8::MAX,
@@ -703,10 +707,10 @@ impl Prescreen {
         for c in raw.chars() {
             let cp = c as u32;
             let cp = if cp > 0xFFFF { 0 } else { cp };
-            let slot = self.index[cp as usize];
+            let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             let here = pos;
-            pos += u32::from(slot >> 15);
-            let anchors = self.info[usize::from(slot & !LETTER_POS)].anchors & followed;
+            pos += q.letter;
+            let anchors = q.anchors & followed;
             if anchors == 0 {
                 continue;
             }
