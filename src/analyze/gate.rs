@@ -710,7 +710,7 @@ fn prescreen_spec(
             }
         }
         if needs.email {
-            if f & (AT_SIGN | TRANSPARENT) != 0 || matches!(c, 'ａ' | 'Ａ' | 'ｔ' | 'Ｔ') {
+            if f & (AT_SIGN | TRANSPARENT) != 0 {
                 r |= role::PASS;
             }
             if f & SMALL_TSU != 0 {

@@ -17,30 +17,31 @@
 //!   separators, as the gate reads it, ends with the last (up to 16) digits of a watched
 //!   number, or is long enough for a hashed one; a digit of another form (①, ⑴…) lets the post
 //!   through;
-//! - an e-mail sign: an '@', the ASCII word "at" (no letter on either side), or one of the
-//!   literals (＠, full-width ａ/ｔ, invisible characters that the gate skips between letters,
-//!   あっと…);
+//! - an e-mail sign: an '@', the word "at" in ASCII or full-width letters (no letter on
+//!   either side), or one of the literals (＠, invisible characters that the gate skips
+//!   between letters, あっと…);
 //! - an address shape: one of the address marks.
 //!
-//! Three tiers, each a necessary condition of the next:
+//! The tiers, each a necessary condition of the next:
 //!
 //! 1. [`Prescreen::pass`]: one loop with no branch on a character's role (the roles of mixed
 //!    text are what a branch predictor cannot learn). Each character is looked up in a u8
-//!    table of the BMP that names its 32-byte entry, applied with a few ANDs, ORs and adds: anchor bits ORed; the digit chain
-//!    and the letter run kept as two 16-bit lanes of one word that a character either keeps
-//!    or resets, each starting at `2^15 - need` so that its top bit says "long enough"; the
-//!    letters of every long run ORed; a sign counted when its character comes after the one
-//!    it needs (the `t` of "at" after an `a`, the `っ` of "あっと" after `あ`). Chains here
-//!    ignore the three-separator limit and runs are not checked letter by letter, so this tier
-//!    only over-approximates. About 92 % of no-hit posts stop here.
-//! 2. A sign, a long enough chain or a run whose letters could spell a name or key: the exact
-//!    passes of [`Prescreen::scan`] (as the gate reads the post, without its buffers; one
-//!    u16 table of the BMP gives each character's role and whether it counts as a letter of
-//!    distance), first
-//!    with each group's anchors needed *anywhere*, then with letter positions and the gate's
-//!    window test.
-//! 3. Otherwise, when a group's anchors all occur somewhere (long posts, mostly, where common
-//!    kana anchors all occur): [`Prescreen::windows`], the window test alone.
+//!    table of the BMP that names its 32-byte entry, applied with a few ANDs, ORs, shifts
+//!    and adds: anchor bits and letter bits ORed; the digit chain and the letter run kept as
+//!    two 16-bit lanes of one word that a character either keeps or resets, each starting at
+//!    `2^15 - need` so that its top bit says "long enough"; the signs as one bit-parallel
+//!    automaton ([`Signs`]: whole words, and "at" with its boundaries). Chains here ignore
+//!    the three-separator limit and the watched digits, and runs are not checked run by run,
+//!    so this tier only over-approximates. Most no-hit posts stop here.
+//! 2. A sign, or a long run while the post's letters could spell a name or key, and the
+//!    letters of one run can ([`Prescreen::runs_cover`]): the exact passes of
+//!    [`Prescreen::scan`] (as the gate reads the post, without its buffers; one u16 table of
+//!    the BMP gives each character's role and whether it counts as a letter of distance),
+//!    first with each group's anchors needed *anywhere*, then with letter positions and the
+//!    gate's window test.
+//! 3. Otherwise a long chain is read as the gate reads it ([`Prescreen::chains_pass`]), and
+//!    when a group's need of anchors occurs somewhere (long posts, mostly, where common kana
+//!    anchors all occur), [`Prescreen::windows`] runs the window test alone, for those groups.
 //!
 //! Characters above the BMP that matter at all send the post to the exact passes.
 
@@ -132,8 +133,8 @@ const QUICK_SIGN: Quick = Quick {
 };
 
 /// The signs as one bit-parallel (shift-and) automaton over the characters of a post: each
-/// literal word has a bit per character, the ASCII word "at" four (a non-letter or the start,
-/// `a`, `t`, a non-letter or the end), and a character that is a sign by itself one. A
+/// literal word has a bit per character, the word "at" four (a non-letter or the start, `a`,
+/// `t`, a non-letter or the end; ASCII or full-width letters, as the gate reads them), and a character that is a sign by itself one. A
 /// position's bit is set after a character when the one before was set (or it starts a
 /// pattern) and the character can stand there; a pattern's last bit set is a sign. The
 /// exact passes see the same signs, so a post goes to them only when one occurs.
@@ -157,6 +158,7 @@ impl Signs {
         words: &[(Vec<char>, usize)],
         at: bool,
         passes: impl Fn(u32) -> bool,
+        letter: impl Fn(u32) -> Option<u8>,
     ) -> (Signs, Vec<u32>) {
         let mut s = Signs::default();
         let mut masks = vec![0u32; 0x10000];
@@ -182,11 +184,12 @@ impl Signs {
             s.init |= 1 << b;
             s.at_end |= 1 << (b + 2);
             for (cp, m) in masks.iter_mut().enumerate() {
-                let c = u8::try_from(cp).map_or(0, |c| c | 0x20);
-                if !c.is_ascii_lowercase() {
-                    *m |= 1 << b | 1 << (b + 3);
-                }
-                *m |= u32::from(c == b'a') << (b + 1) | u32::from(c == b't') << (b + 2);
+                *m |= match letter(cp as u32) {
+                    None => 1 << b | 1 << (b + 3),
+                    Some(0) => 1 << (b + 1),
+                    Some(19) => 1 << (b + 2),
+                    Some(_) => 0,
+                };
             }
         }
         for (w, _) in words {
@@ -302,6 +305,8 @@ pub(super) struct Prescreen {
     quick: Box<[Quick; 256]>,
     /// The sign automaton of the first tier.
     signs: Signs,
+    /// Whether the word "at" is a sign (e-mails are watched).
+    at_word: bool,
     /// The lanes at the start of a post (each at `2^15 - need`).
     lane_start: u32,
     /// Anchor bits of which a post must hold one for any group to pass (for each group, all
@@ -441,10 +446,17 @@ impl Prescreen {
             .iter()
             .map(|(w, at)| (w.chars().collect(), *at))
             .collect();
-        let at = info.iter().any(|i| i.flags & AT_T != 0);
-        let (signs, sign_masks) = Signs::new(&words, at, |cp| {
-            info[usize::from(index[cp as usize] & !LETTER_POS)].flags & PASS != 0
-        });
+        let at_word = info.iter().any(|i| i.flags & AT_T != 0);
+        let role_of = |cp: u32| &info[usize::from(index[cp as usize] & !LETTER_POS)];
+        let (signs, sign_masks) = Signs::new(
+            &words,
+            at_word,
+            |cp| role_of(cp).flags & PASS != 0,
+            |cp| {
+                let r = role_of(cp);
+                (r.flags & LETTER != 0).then_some(r.value)
+            },
+        );
         let quick_entry = |i: &Info, signs: u32, letter: bool| -> Quick {
             let f = i.flags;
             let keep = if f & (DIGIT | SEPARATOR | TRANSPARENT) != 0 {
@@ -506,6 +518,7 @@ impl Prescreen {
             quick_index,
             quick,
             signs,
+            at_word,
             lane_start,
             required,
             index,
@@ -575,12 +588,10 @@ impl Prescreen {
     }
 
     /// Whether the character at byte `at`, with flags `f`, lets the post through by itself:
-    /// a sign, the trigger of a literal word, the end of the word "at".
+    /// a sign, the trigger of a literal word.
     #[inline]
     fn signals(&self, raw: &[u8], at: usize, f: u8) -> bool {
-        f & PASS != 0
-            || (f & WORD != 0 && self.word_at(raw, at))
-            || (f & AT_T != 0 && Self::at_word(raw, at))
+        f & PASS != 0 || (f & WORD != 0 && self.word_at(raw, at))
     }
 
     /// Whether a character above the BMP lets a post through.
@@ -594,14 +605,6 @@ impl Prescreen {
         self.words
             .iter()
             .any(|(w, at)| i >= *at && raw[i - at..].starts_with(w))
-    }
-
-    /// Whether the 't' at byte `i` ends the ASCII word "at".
-    fn at_word(raw: &[u8], i: usize) -> bool {
-        i >= 1
-            && raw[i - 1] | 0x20 == b'a'
-            && (i < 2 || !raw[i - 2].is_ascii_alphabetic())
-            && raw.get(i + 1).is_none_or(|b| !b.is_ascii_alphabetic())
     }
 
     /// True if a group of anchor bit `b`, just seen at `here`, has its need of anchors
@@ -784,6 +787,8 @@ impl Prescreen {
         // digits) and letter run (letters, which letters).
         let mut chain = Chain::default();
         let (mut run, mut run_set) = (0usize, 0u32);
+        // The word "at" (ASCII or full-width letters), as the gate reads it.
+        let mut at_word = super::AtWord::default();
         let mut i = 0;
         let n = raw.len();
         while i < n {
@@ -810,13 +815,19 @@ impl Prescreen {
                 return true;
             }
             let f = info.flags;
+            if self.at_word {
+                at_word.feed((f & LETTER != 0).then(|| char::from(b'a' + info.value)));
+                if at_word.found {
+                    return true;
+                }
+            }
             if f == 0 {
                 // Anything without a role ends the chain and the run.
                 chain.end();
                 (run, run_set) = (0, 0);
                 continue;
             }
-            if f & (PASS | WORD | AT_T) != 0 && self.signals(raw, at, f) {
+            if f & (PASS | WORD) != 0 && self.signals(raw, at, f) {
                 return true;
             }
             if chain.step(f, info.value) && self.chain_passes(&chain) {
@@ -836,7 +847,8 @@ impl Prescreen {
                 run_set = grown;
             }
         }
-        !WINDOWS && self.groups_seen(seen)
+        at_word.feed(None);
+        (self.at_word && at_word.found) || (!WINDOWS && self.groups_seen(seen))
     }
 }
 
@@ -1004,6 +1016,12 @@ mod tests {
         assert!(!p.pass("that is what"));
         assert!(!p.pass("data atom"));
         assert!(!p.pass("あいうえお a t"));
+        assert!(p.pass("名前　ａｔ　ドメイン"));
+        assert!(p.pass("名前ＡＴ"));
+        assert!(p.pass("ｍａｉｌ(ａｔ)"));
+        assert!(!p.pass("ｈｔｔｐｓ：／／ｗｉｋｉ．ｅｘａｍｐｌｅ．ｏｒｇ"));
+        assert!(!p.pass("ｃａｔ and ａｔｏｍ"));
+        assert!(!screen(false).pass("名前　ａｔ　ドメイン"));
     }
 
     /// The next number of a xorshift generator (the tests' posts are reproducible).
