@@ -464,6 +464,47 @@ mod tests {
         );
     }
 
+    /// One output reused over a stream (as `mimamori analyze` does) holds exactly what a
+    /// fresh one would: nothing of the post before is left in it.
+    #[test]
+    fn analyze_into_leaves_nothing_of_the_post_before() {
+        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml"))
+            .expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        let posts = [
+            (
+                "a-long-identifier-0001",
+                "さくら食品は詐欺、田中美咲の電話 080-3141-5926",
+            ),
+            ("2", "今日は雨でした"),
+            ("3", "ｻｸﾗ食品の店員ｷﾓい"),
+            ("4", ""),
+            (
+                "a-long-identifier-0005",
+                "たなかみさき ブス misaki.tanaka@example.jp",
+            ),
+            ("6", "普通の書き込み"),
+        ];
+        let mut out = Analysis::default();
+        let mut hits = 0;
+        for (id, text) in posts {
+            let post = PostInput {
+                id: id.into(),
+                text: text.into(),
+                ..Default::default()
+            };
+            analyzer.analyze_into(&post, &mut out);
+            let fresh = analyzer.analyze(&post);
+            hits += usize::from(!fresh.targets.is_empty());
+            assert_eq!(
+                serde_json::to_string(&out).expect("json"),
+                serde_json::to_string(&fresh).expect("json"),
+                "reused output differs for {text:?}"
+            );
+        }
+        assert_eq!(hits, 3, "the stream mixes hits and misses");
+    }
+
     /// The gate is a necessary condition: it never hides what the full pipeline finds.
     #[test]
     fn gate_never_changes_a_verdict() {
