@@ -4,7 +4,7 @@
 //! watched personal value on the slow path.
 //!
 //! How: every pattern of the matcher (names, aliases, readings, kana/kanji mixes) gets up to
-//! four *anchor* characters (its rarest ones, by a rough frequency rank). For each anchor we
+//! five *anchor* characters (its rarest ones, by a rough frequency rank). For each anchor we
 //! precompute every raw character that normalizes and folds to it (full- and half-width
 //! forms, katakana for hiragana, Kangxi radicals for kanji, upper case for ASCII; for a voiced
 //! kana written apart — ﾀﾞ, た + U+3099 — the voicing mark, which stands at its base's
@@ -241,7 +241,7 @@ impl Gate {
                 }
             }
             chars.sort_by_key(|(i, c)| (std::cmp::Reverse(anchor_score(*c)), *i));
-            let k = chars.len().min(4);
+            let k = chars.len().min(5);
             let need = if maskable { k.saturating_sub(1) } else { k };
             let mut anchors = Vec::with_capacity(k);
             for (_, c) in chars.into_iter().take(k) {
