@@ -85,8 +85,8 @@ pub(super) struct Spec {
     pub chars: Vec<(char, CharSpec)>,
     /// The role of each ASCII byte.
     pub ascii: Vec<CharSpec>,
-    /// Pattern groups: their anchors, how many distinct ones must occur, and within how many
-    /// letters of each other (the gate's span).
+    /// Pattern groups: their anchors (rarest first), how many distinct ones must occur, and
+    /// within how many letters of each other (the gate's span).
     pub groups: Vec<(Vec<u16>, usize, u32)>,
     /// Words that let a post through, with the byte offset of their trigger character (one
     /// marked [`WORD`]).
@@ -501,18 +501,14 @@ impl Prescreen {
                     _ => u8::MAX,
                 });
         }
-        let required = groups.iter().fold(0u64, |all, &(mask, need, _)| {
-            if need == 0 {
+        // Of a group's anchors, any `count - need + 1` hold one that a passing post holds:
+        // the rarest ones (the gate lists a group's anchors rarest first).
+        let required = spec.groups.iter().fold(0u64, |all, (members, need, _)| {
+            if *need == 0 {
                 return u64::MAX;
             }
-            // Any `count - need + 1` of a group's bits: one of them must be seen.
-            let mut bits = mask;
-            for _ in 1..need {
-                if bits != 0 {
-                    bits &= !(1u64 << (63 - bits.leading_zeros()));
-                }
-            }
-            all | bits
+            let some = members.len().saturating_sub(*need) + 1;
+            all | mask_of(&members[..some.min(members.len())])
         });
         Prescreen {
             quick_index,
