@@ -208,13 +208,23 @@ impl Analyzer {
             None => self.gate.pass(&self.matcher, &post.text),
         };
         if !gated {
-            out.id.clone_from(&post.id);
-            out.targets.clear();
-            out.flagged = false;
-            out.categories.clear();
-            out.pii.clear();
-            out.severity = 0;
-            out.matches.clear();
+            // Every field named, so that a new one cannot be left over from the post before.
+            let Analysis {
+                id,
+                targets,
+                flagged,
+                categories,
+                pii,
+                severity,
+                matches,
+            } = out;
+            id.clone_from(&post.id);
+            targets.clear();
+            *flagged = false;
+            categories.clear();
+            pii.clear();
+            *severity = 0;
+            matches.clear();
             return;
         }
         *out = self.analyze_ungated(post);
