@@ -522,7 +522,7 @@ impl Prescreen {
         if long_chain && self.chains_pass(raw) {
             return true;
         }
-        seen & self.required != 0 && self.groups_seen(seen) && self.windows(raw, seen)
+        seen & self.required != 0 && self.windows(raw, seen)
     }
 
     /// Whether the letters of one long enough run can spell a name or key (the first tier
@@ -540,11 +540,18 @@ impl Prescreen {
         long_runs != 0 && self.covers(long_runs)
     }
 
+    /// Whether a group of anchor bits `mask` has its need of them among `seen` (anywhere in
+    /// the post): the window test follows it.
+    #[inline(always)]
+    fn open(mask: u64, need: u32, seen: u64) -> bool {
+        mask & seen != 0 && (mask & seen).count_ones() >= need
+    }
+
     /// Whether some group has its need of anchor bits among `seen` (anywhere in the post).
     fn groups_seen(&self, seen: u64) -> bool {
         self.groups
             .iter()
-            .any(|&(mask, need, _)| mask & seen != 0 && (mask & seen).count_ones() >= need)
+            .any(|&(mask, need, _)| Self::open(mask, need, seen))
     }
 
     /// The exact passes of [`Prescreen::scan`]: the first needs each group's anchors
@@ -556,13 +563,14 @@ impl Prescreen {
     /// The window test alone (no sign, chain or run can pass the post): some group has its
     /// need of anchors within its span, as [`Prescreen::scan`] counts letters. Only the
     /// groups whose need is among `seen` (the post's anchor bits) can complete, so only
-    /// their anchors are followed (more than [`MAX_WINDOWS`] of them: the post passes).
+    /// their anchors are followed (none: false at once; more than [`MAX_WINDOWS`]: the post
+    /// passes).
     fn windows(&self, raw: &str, seen: u64) -> bool {
         let mut open = [(0u64, 0u32, 0u32); MAX_WINDOWS];
         let mut n = 0;
         let mut followed = 0u64;
         for &(mask, need, span) in &self.groups {
-            if mask & seen != 0 && (mask & seen).count_ones() >= need {
+            if Self::open(mask, need, seen) {
                 let Some(slot) = open.get_mut(n) else {
                     return true;
                 };
@@ -570,6 +578,9 @@ impl Prescreen {
                 n += 1;
                 followed |= mask;
             }
+        }
+        if n == 0 {
+            return false;
         }
         let open = &open[..n];
         let mut last = [NEVER; 64];
