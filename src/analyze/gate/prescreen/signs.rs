@@ -2,10 +2,11 @@
 
 /// The signs as one bit-parallel (shift-and) automaton over the characters of a post: each
 /// literal word has a bit per character, the word "at" four (a non-letter or the start, `a`,
-/// `t`, a non-letter or the end; ASCII or full-width letters, as the gate reads them), and a character that is a sign by itself one. A
-/// position's bit is set after a character when the one before was set (or it starts a
-/// pattern) and the character can stand there; a pattern's last bit set is a sign. The
-/// exact passes see the same signs, so a post goes to them only when one occurs.
+/// `t`, a non-letter or the end; ASCII or full-width letters, as the gate reads them), and
+/// a character that is a sign by itself one. A position's bit is set after a character when
+/// the one before was set (or it starts a pattern) and the character can stand there; a
+/// pattern's last bit set is a sign. The exact passes see the same signs, so a post goes to
+/// them only when one occurs.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Signs {
     /// The first bit of every pattern.
