@@ -41,7 +41,9 @@
 //!    gate's window test.
 //! 3. Otherwise a long chain is read as the gate reads it ([`Prescreen::chains_pass`]), and
 //!    when a group's need of anchors occurs somewhere (long posts, mostly, where common kana
-//!    anchors all occur), [`Prescreen::windows`] runs the window test alone, for those groups.
+//!    anchors all occur), [`Prescreen::windows`] runs the window test alone, for those groups:
+//!    first sparsely ([`Prescreen::rare_near`]: a packed literal search finds each group's
+//!    rarest anchors, and only a few letters around each are read), then over the whole post.
 //!
 //! Characters above the BMP that matter at all send the post to the exact passes.
 
@@ -68,9 +70,11 @@ pub(super) mod role {
 use role::*;
 
 mod chain;
+mod near;
 mod signs;
 
 use chain::Chain;
+use near::Rare;
 use signs::Signs;
 
 /// What one character is to the prescreen.
@@ -185,6 +189,8 @@ pub(super) struct Prescreen {
     /// Anchor bits of which a post must hold one for any group to pass (for each group, all
     /// but `need - 1` of its bits).
     required: u64,
+    /// Searchers for each group's rarest members (the sparse window test).
+    rare: Rare,
 }
 
 /// Bit of an [`Prescreen::index`] entry: the character counts as a letter of distance.
@@ -375,14 +381,18 @@ impl Prescreen {
                 });
         }
         // Of a group's anchors, any `count - need + 1` hold one that a passing post holds:
-        // the rarest ones (the gate lists a group's anchors rarest first).
-        let required = spec.groups.iter().fold(0u64, |all, (members, need, _)| {
-            if *need == 0 {
-                return u64::MAX;
-            }
-            let some = members.len().saturating_sub(*need) + 1;
-            all | mask_of(&members[..some.min(members.len())])
-        });
+        // the rarest ones (the gate lists a group's anchors rarest first). A group that
+        // needs none has no rare members (`None`): every post may pass for it.
+        let rare: Vec<Option<u64>> = spec
+            .groups
+            .iter()
+            .map(|(members, need, _)| {
+                let some = members.len().saturating_sub(*need) + 1;
+                (*need > 0).then(|| mask_of(&members[..some.min(members.len())]))
+            })
+            .collect();
+        let required = rare.iter().fold(0u64, |all, r| all | r.unwrap_or(u64::MAX));
+        let rare = Rare::new(&rare, &index, &info);
         Prescreen {
             quick_index,
             quick,
@@ -390,6 +400,7 @@ impl Prescreen {
             at_word,
             lane_start,
             required,
+            rare,
             index,
             info,
             groups,
@@ -564,12 +575,13 @@ impl Prescreen {
     /// need of anchors within its span, as [`Prescreen::scan`] counts letters. Only the
     /// groups whose need is among `seen` (the post's anchor bits) can complete, so only
     /// their anchors are followed (none: false at once; more than [`MAX_WINDOWS`]: the post
-    /// passes).
+    /// passes), and only if one of them passes the sparse test of [`Prescreen::rare_near`].
     fn windows(&self, raw: &str, seen: u64) -> bool {
         let mut open = [(0u64, 0u32, 0u32); MAX_WINDOWS];
         let mut n = 0;
         let mut followed = 0u64;
-        for &(mask, need, span) in &self.groups {
+        let mut near = false;
+        for (g, &(mask, need, span)) in self.groups.iter().enumerate() {
             if Self::open(mask, need, seen) {
                 let Some(slot) = open.get_mut(n) else {
                     return true;
@@ -577,9 +589,10 @@ impl Prescreen {
                 *slot = (mask, need, span);
                 n += 1;
                 followed |= mask;
+                near = near || self.rare_near(raw, g);
             }
         }
-        if n == 0 {
+        if !near {
             return false;
         }
         let open = &open[..n];

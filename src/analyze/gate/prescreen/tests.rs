@@ -273,3 +273,33 @@ fn roles_past_the_first_tiers_table_go_to_the_exact_passes() {
     }
     assert!(passed > 0 && passed < total, "{passed} of {total}");
 }
+
+#[test]
+fn the_sparse_test_reads_only_around_the_rarest_anchors() {
+    // Group 0 is 桜+花 within 3 letters; 桜 is its rarest member, the voicing mark counts as 花.
+    let p = screen(false);
+    assert!(p.rare_near("花見の夜桜と花", 0));
+    assert!(!p.rare_near("花見の季節、遠い夜の桜", 0));
+    assert!(!p.rare_near("花花花花花花花花", 0));
+    assert!(p.rare_near("桜ので\u{3099}", 0));
+    assert!(!p.rare_near("花が散って、桜の季節の終わりのて\u{3099}", 0));
+    assert!(!p.pass("花見の季節、遠い夜の桜"));
+    // Wherever the window test passes, the sparse test passes too, marks included.
+    for gap in 0..8 {
+        let fill = "の".repeat(gap);
+        for post in [
+            format!("桜{fill}花"),
+            format!("花{fill}桜"),
+            format!("桜{fill}て\u{3099}"),
+            format!("て\u{3099}{fill}桜"),
+        ] {
+            assert!(!p.pass(&post) || p.rare_near(&post, 0), "{post}");
+            if gap <= 2 {
+                assert!(p.pass(&post) && p.rare_near(&post, 0), "{post}");
+            }
+            if gap >= 5 {
+                assert!(!p.rare_near(&post, 0), "{post}");
+            }
+        }
+    }
+}
