@@ -803,8 +803,8 @@ fn prescreen_spec(
     }
 }
 
-/// For each ASCII name and romaji key, the letters (a bit each) each of its letters may be
-/// written with in a run: itself for a name, its sources for a key.
+/// For each ASCII name and romaji key, in order, the letters (a bit each) each of its letters
+/// may be written with in a run: itself for a name, its sources for a key.
 fn run_keys(ascii_patterns: &[String], matcher: &Matcher) -> Vec<Vec<u32>> {
     let bit = |b: u8| 1u32 << (b - b'a');
     let names = ascii_patterns.iter().map(|p| {
@@ -824,10 +824,6 @@ fn run_keys(ascii_patterns: &[String], matcher: &Matcher) -> Vec<Vec<u32>> {
             .collect::<Vec<u32>>()
     });
     let mut out: Vec<Vec<u32>> = names.chain(keys).collect();
-    for k in &mut out {
-        k.sort_unstable();
-        k.dedup();
-    }
     out.sort();
     out.dedup();
     out

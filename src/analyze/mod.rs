@@ -654,4 +654,62 @@ mod tests {
             "a hashed My Number needs any 12-digit chain"
         );
     }
+
+    /// Romanized names as people write them (Hepburn or Kunrei, long vowels written or not,
+    /// `oh`, upper or full-width case, words joined or apart): the gate finds each, and the
+    /// prescreen's in-order spelling test of a run lets each through.
+    #[test]
+    fn prescreen_spells_romaji_as_the_matcher_reads_it() {
+        let toml = r#"
+[[target]]
+id = "joji"
+kind = "person"
+names = ["東海林丈治"]
+readings = ["しょうじじょうじ"]
+
+[[target]]
+id = "chie"
+kind = "person"
+names = ["土屋千恵"]
+readings = ["つちやちえ"]
+"#;
+        let wl =
+            crate::config::parse_str(toml, std::path::Path::new("romaji.toml")).expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        for text in [
+            "Shoji Joji",
+            "shouji jouji の件",
+            "SHOHJI JOHJI",
+            "Syozi Zyozi",
+            "Syouzi Zyouzi",
+            "shojijoji",
+            "Ｓｈｏｊｉ　Ｊｏｊｉ",
+            "Tsuchiya Chie",
+            "Tutiya Tie",
+            "TSUCHIYA CHIE",
+            "tuchiya chie",
+        ] {
+            let post = PostInput {
+                id: "t".into(),
+                text: text.into(),
+                ..Default::default()
+            };
+            assert!(
+                !analyzer.analyze_ungated(&post).targets.is_empty(),
+                "the matcher should find a target in {text:?}"
+            );
+            assert!(analyzer.prescreen(text), "prescreen should pass {text:?}");
+            same_verdict(&analyzer, &post);
+        }
+        for text in [
+            "https://example.net/oshijijo",
+            "Ijohs ijoj",
+            "eihc ayihcust",
+        ] {
+            assert!(
+                !analyzer.prescreen(text),
+                "prescreen should reject {text:?}"
+            );
+        }
+    }
 }

@@ -72,10 +72,12 @@ use role::*;
 mod chain;
 mod near;
 mod signs;
+mod spell;
 
 use chain::Chain;
 use near::Rare;
 use signs::Signs;
+use spell::Spelling;
 
 /// What one character is to the prescreen.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,11 +103,11 @@ pub(super) struct Spec {
     /// Words that let a post through, with the byte offset of their trigger character (one
     /// marked [`WORD`]).
     pub words: Vec<(String, usize)>,
-    /// Letters in one run that let a post through, when runs are checked, if the run covers
+    /// Letters in one run that let a post through, when runs are checked, if the run spells
     /// one of `keys`.
     pub letters: Option<usize>,
-    /// Names and keys a run may hold: for each of their letters, the letters (a bit each) it
-    /// may be spelled from.
+    /// Names and keys a run may hold: for each of their letters in order, the letters (a bit
+    /// each) it may be spelled from (see [`Spelling`]).
     pub keys: Vec<Vec<u32>>,
     /// Digits in one chain that let a post through whatever they are (hashed numbers).
     pub digits: Option<usize>,
@@ -434,7 +436,8 @@ impl Prescreen {
         }
     }
 
-    /// Whether a run's letters (a bit each) can spell one of the names or keys.
+    /// Whether a set of letters (a bit each) holds a source of every letter of one of the
+    /// names or keys (the first tier's test; [`Spelling`] also needs their order).
     fn covers(&self, letters: u32) -> bool {
         self.keys
             .iter()
@@ -536,19 +539,28 @@ impl Prescreen {
         seen & self.required != 0 && self.windows(raw, seen)
     }
 
-    /// Whether the letters of one long enough run can spell a name or key (the first tier
-    /// only knows that the post's letters can and that some run is long).
+    /// Whether one long enough run spells a name or key in order ([`Spelling`]; the first
+    /// tier only knows that the post's letters can and that some run is long).
     fn runs_cover(&self, raw: &str) -> bool {
         let mut lanes = self.lane_start;
-        let (mut run_set, mut long_runs) = (0u32, 0u32);
+        let mut spelling = Spelling::new(self.keys.len());
         for c in raw.chars() {
             let cp = bmp(c);
             let q = &self.quick[usize::from(self.quick_index[cp as usize])];
             lanes = (lanes & q.keep) + q.add;
-            run_set = (run_set & 0u32.wrapping_sub(q.keep >> 31)) | q.letter_bit;
-            long_runs |= run_set & 0u32.wrapping_sub(lanes >> 31);
+            if q.keep >> 31 == 0 {
+                spelling.reset();
+            }
+            let spelled = if q.letter_bit != 0 {
+                spelling.feed(&self.keys, q.letter_bit)
+            } else {
+                spelling.done()
+            };
+            if spelled && lanes >> 31 != 0 {
+                return true;
+            }
         }
-        long_runs != 0 && self.covers(long_runs)
+        false
     }
 
     /// Whether a group of anchor bits `mask` has its need of them among `seen` (anywhere in
@@ -674,9 +686,10 @@ impl Prescreen {
         let mut last = [NEVER; 64];
         let mut pos = 0u32;
         // The current digit chain (digits, separators since the last digit, its last 16
-        // digits) and letter run (letters, which letters).
+        // digits) and letter run (letters, how far it spells each name and key).
         let mut chain = Chain::default();
-        let (mut run, mut run_set) = (0usize, 0u32);
+        let mut run = 0usize;
+        let mut spelling = Spelling::new(self.keys.len());
         // The word "at" (ASCII or full-width letters), as the gate reads it.
         let mut at_word = super::AtWord::default();
         let mut i = 0;
@@ -714,7 +727,8 @@ impl Prescreen {
             if f == 0 {
                 // Anything without a role ends the chain and the run.
                 chain.end();
-                (run, run_set) = (0, 0);
+                run = 0;
+                spelling.reset();
                 continue;
             }
             if f & (PASS | WORD) != 0 && self.signals(raw, at, f) {
@@ -724,17 +738,13 @@ impl Prescreen {
                 return true;
             }
             if f & RUN == 0 {
-                (run, run_set) = (0, 0);
+                run = 0;
+                spelling.reset();
             } else if f & LETTER != 0 {
                 run += 1;
-                let grown = run_set | (1 << info.value);
-                if run >= self.letters
-                    && (grown != run_set || run == self.letters)
-                    && self.covers(grown)
-                {
+                if spelling.feed(&self.keys, 1 << info.value) && run >= self.letters {
                     return true;
                 }
-                run_set = grown;
             }
         }
         at_word.feed(None);

@@ -87,6 +87,7 @@ fn spec_with_words(at: bool, words: &[(&str, usize)]) -> Spec {
             bit(b'k') | bit(b'c'),
             bit(b'u'),
             bit(b'r'),
+            bit(b'a'),
         ]],
         digits: Some(12),
         numbers: vec![(b"8031415926".to_vec(), 10)],
@@ -129,6 +130,10 @@ fn runs_must_hold_enough_letters_that_can_spell_a_key() {
     assert!(!p.pass("sakur/axxxxx"));
     assert!(!p.pass("sakur、asaxur"));
     assert!(p.pass("x、sakurax"));
+    // The letters must come in order: a URL's random letters hold them all, not "sakura".
+    assert!(!p.pass("ｒｕｋａｓａ"));
+    assert!(!p.pass("https://matome.example.net/kaurasux"));
+    assert!(p.pass("https://matome.example.net/xsakkurraa"));
     assert!(!p.pass("matome.example.net"));
 }
 
