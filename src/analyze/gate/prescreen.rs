@@ -539,14 +539,28 @@ impl Prescreen {
         seen & self.required != 0 && self.windows(raw, seen)
     }
 
-    /// Whether one long enough run spells a name or key in order ([`Spelling`]; the first
-    /// tier only knows that the post's letters can and that some run is long).
+    /// Whether one long enough run spells a name or key in order (the first tier only knows
+    /// that the post's letters can and that some run is long): first whether the letters of
+    /// the long runs can, with a few bit operations a character, then, for the few posts
+    /// where they can, whether one run spells it in order ([`Spelling`]).
     fn runs_cover(&self, raw: &str) -> bool {
+        let mut lanes = self.lane_start;
+        let (mut run_set, mut long_runs) = (0u32, 0u32);
+        for c in raw.chars() {
+            let q = self.quick_of(c);
+            lanes = (lanes & q.keep) + q.add;
+            run_set = (run_set & 0u32.wrapping_sub(q.keep >> 31)) | q.letter_bit;
+            long_runs |= run_set & 0u32.wrapping_sub(lanes >> 31);
+        }
+        long_runs != 0 && self.covers(long_runs) && self.runs_spell(raw)
+    }
+
+    /// Whether one long enough run spells a name or key in order ([`Spelling`]).
+    fn runs_spell(&self, raw: &str) -> bool {
         let mut lanes = self.lane_start;
         let mut spelling = Spelling::new(self.keys.len());
         for c in raw.chars() {
-            let cp = bmp(c);
-            let q = &self.quick[usize::from(self.quick_index[cp as usize])];
+            let q = self.quick_of(c);
             lanes = (lanes & q.keep) + q.add;
             if q.keep >> 31 == 0 {
                 spelling.reset();
@@ -561,6 +575,12 @@ impl Prescreen {
             }
         }
         false
+    }
+
+    /// A character's first-tier entry (one above the BMP as NUL).
+    #[inline(always)]
+    fn quick_of(&self, c: char) -> &Quick {
+        &self.quick[usize::from(self.quick_index[bmp(c) as usize])]
     }
 
     /// Whether a group of anchor bits `mask` has its need of them among `seen` (anywhere in

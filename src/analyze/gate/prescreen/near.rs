@@ -11,7 +11,7 @@
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use super::{Info, LETTER_POS, Prescreen, bmp};
+use super::{Info, LETTER_POS, Prescreen};
 
 /// For each pattern group, a searcher for every raw form of its rarest members (`None`: the
 /// group is never skipped this way).
@@ -62,13 +62,12 @@ impl Prescreen {
             return true;
         };
         let reach = span + 1;
-        let quick = |c: char| &self.quick[usize::from(self.quick_index[bmp(c) as usize])];
         for m in finder.find_iter(raw) {
             let (before, after) = raw.split_at(m.start());
             let mut bits = 0u64;
             let mut letters = 0;
             for c in before.chars().rev() {
-                let q = quick(c);
+                let q = self.quick_of(c);
                 letters += q.letter;
                 if letters > reach {
                     break;
@@ -80,7 +79,7 @@ impl Prescreen {
                 if letters > reach {
                     break;
                 }
-                let q = quick(c);
+                let q = self.quick_of(c);
                 bits |= q.anchors;
                 letters += q.letter;
             }
