@@ -10,9 +10,9 @@
 //!   stays a necessary condition however many anchors there are);
 //! - an ASCII run that holds an ASCII name or a romaji key: some run of the characters the
 //!   gate joins into a run (letters, digits, `-'._`, spaces, full-width forms, invisible
-//!   characters) holds enough letters, and for every letter of some name or key one of the
-//!   letters it can be spelled from (a key's `t` from `t` or `c`, see
-//!   [`crate::text::reading::romaji_key_letter_sources`]);
+//!   characters) holds enough letters, and the letters of some name or key in order, each
+//!   from one of the letters it can be spelled from (a key's `t` from `t` or `c`, see
+//!   [`crate::text::reading::romaji_key_letter_sources`] and [`Spelling`]);
 //! - a digit chain of a watched number: some chain of digits joined by at most three
 //!   separators, as the gate reads it, ends with the last (up to 16) digits of a watched
 //!   number, or is long enough for a hashed one; a digit of another form (①, ⑴…) lets the post
@@ -33,8 +33,8 @@
 //!    automaton ([`Signs`]: whole words, and "at" with its boundaries). Chains here ignore
 //!    the three-separator limit and the watched digits, and runs are not checked run by run,
 //!    so this tier only over-approximates. Most no-hit posts stop here.
-//! 2. A sign, or a long run while the post's letters could spell a name or key, and the
-//!    letters of one run can ([`Prescreen::runs_cover`]): the exact passes of
+//! 2. A sign, or a long run while the post's letters could spell a name or key, and one run
+//!    spells it in order ([`Prescreen::runs_cover`]): the exact passes of
 //!    [`Prescreen::scan`] (as the gate reads the post, without its buffers; one u16 table of
 //!    the BMP gives each character's role and whether it counts as a letter of distance),
 //!    first with each group's anchors needed *anywhere*, then with letter positions and the
