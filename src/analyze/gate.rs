@@ -23,7 +23,9 @@
 //! letter run), no buffers. Only posts it lets through are scanned as above; `prescreen_passes_whatever_the_gate_passes` (in
 //! `analyze`) checks that it never rejects a post the precise pass would let through.
 
+mod digits;
 mod prescreen;
+mod spec;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -35,6 +37,8 @@ use super::matcher::Matcher;
 use super::pii::{PiiKind, WatchedValue};
 use crate::config::PersonalValue;
 use crate::text::{normalize, reading};
+use digits::{DigitChain, DigitValues};
+use spec::{PrescreenNeeds, prescreen_spec, run_keys};
 
 /// Every raw character that normalizes and folds to a given character (besides itself).
 static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
@@ -660,175 +664,6 @@ impl Gate {
     }
 }
 
-/// What the gate watches besides its pattern groups, as the prescreen needs to know it.
-struct PrescreenNeeds<'a> {
-    /// Letters in one run that may hold an ASCII or romanized name.
-    letters: Option<usize>,
-    /// The names and romaji keys a run may hold, as [`prescreen::Spec::keys`].
-    keys: Vec<Vec<u32>>,
-    /// The watched numbers.
-    digits: &'a DigitValues,
-    email: bool,
-    /// Hashed or town-less addresses are watched: any address mark passes.
-    address: bool,
-}
-
-/// The prescreen's view of the gate: each character's role (digit, separator, run letter,
-/// a sign that passes by itself) and anchors, and each group's anchors and need.
-fn prescreen_spec(
-    table: &[u16],
-    astral: &HashMap<char, u16>,
-    (class_anchors, class_flags): (&[Vec<u16>], &[u8]),
-    groups: &[Group],
-    needs: PrescreenNeeds,
-) -> prescreen::Spec {
-    use prescreen::role;
-    let digits = needs.digits.min_len().is_some();
-    let role_of = |c: char, slot: u16| -> prescreen::CharSpec {
-        let slot = usize::from(slot & !LETTER);
-        let f = class_flags[slot];
-        let mut r = 0;
-        let fw_digit = matches!(c, '\u{FF10}'..='\u{FF19}');
-        let fw_letter = matches!(c, '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}');
-        if f & DIGIT != 0 {
-            r |= if fw_digit {
-                role::DIGIT
-            } else if digits {
-                role::PASS
-            } else {
-                0
-            };
-        } else if f & DIGIT_SEPARATOR != 0 {
-            r |= role::SEPARATOR;
-        } else if f & TRANSPARENT != 0 {
-            r |= role::TRANSPARENT;
-        }
-        if f & RUN_CHAR != 0 {
-            r |= role::RUN;
-            if fw_letter {
-                r |= role::LETTER;
-            }
-        }
-        if needs.email {
-            if f & (AT_SIGN | TRANSPARENT) != 0 {
-                r |= role::PASS;
-            }
-            if f & SMALL_TSU != 0 {
-                r |= role::WORD;
-            }
-        }
-        if needs.address && f & ADDRESS_MARK != 0 {
-            r |= role::PASS;
-        }
-        let value = match c {
-            '\u{FF10}'..='\u{FF19}' => c as u32 - 0xFF10,
-            '\u{FF21}'..='\u{FF3A}' => c as u32 - 0xFF21,
-            '\u{FF41}'..='\u{FF5A}' => c as u32 - 0xFF41,
-            _ => 0,
-        };
-        prescreen::CharSpec {
-            flags: r,
-            anchors: class_anchors[slot].clone(),
-            value: value as u8,
-        }
-    };
-    let mut chars: Vec<(char, prescreen::CharSpec)> = table
-        .iter()
-        .enumerate()
-        .skip(0x80)
-        .filter(|(_, e)| **e & !LETTER != 0)
-        .filter_map(|(cp, &e)| char::from_u32(cp as u32).map(|c| (c, role_of(c, e))))
-        .collect();
-    for (&c, &e) in astral {
-        let mut spec = role_of(c, e);
-        // Above the BMP a character only passes a post or does nothing.
-        if spec.flags & role::PASS != 0 || !spec.anchors.is_empty() {
-            spec.flags = role::PASS;
-            chars.push((c, spec));
-        }
-    }
-    let ascii = (0u8..128)
-        .map(|b| {
-            let c = char::from(b);
-            let mut r = 0;
-            if c.is_ascii_digit() {
-                r |= role::DIGIT;
-            } else if matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '\t') {
-                r |= role::SEPARATOR;
-            }
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '\'' | '.' | '_' | ' ' | '\t') {
-                r |= role::RUN;
-            }
-            if c.is_ascii_alphabetic() {
-                r |= role::LETTER;
-            }
-            if needs.email && c == '@' {
-                r |= role::PASS;
-            }
-            if needs.email && matches!(c, 't' | 'T') {
-                r |= role::AT_T;
-            }
-            let value = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'z' | b'A'..=b'Z' => (b | 0x20) - b'a',
-                _ => 0,
-            };
-            prescreen::CharSpec {
-                flags: r,
-                anchors: class_anchors[usize::from(table[usize::from(b)] & !LETTER)].clone(),
-                value,
-            }
-        })
-        .collect();
-    let words = if needs.email {
-        ["あっと", "アット", "ｱｯﾄ"]
-            .iter()
-            .map(|w| (w.to_string(), w.chars().next().map_or(0, char::len_utf8)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    prescreen::Spec {
-        chars,
-        ascii,
-        groups: groups
-            .iter()
-            .map(|g| (g.anchors.clone(), g.need, g.span))
-            .collect(),
-        words,
-        letters: needs.letters,
-        keys: needs.keys,
-        digits: needs.digits.any_len,
-        numbers: needs.digits.values.clone(),
-    }
-}
-
-/// For each ASCII name and romaji key, in order, the letters (a bit each) each of its letters
-/// may be written with in a run: itself for a name, its sources for a key.
-fn run_keys(ascii_patterns: &[String], matcher: &Matcher) -> Vec<Vec<u32>> {
-    let bit = |b: u8| 1u32 << (b - b'a');
-    let names = ascii_patterns.iter().map(|p| {
-        p.bytes()
-            .filter(u8::is_ascii_alphabetic)
-            .map(|b| bit(b.to_ascii_lowercase()))
-            .collect::<Vec<u32>>()
-    });
-    let keys = matcher.romaji_keys().map(|k| {
-        k.bytes()
-            .map(|b| {
-                reading::romaji_key_letter_sources(b)
-                    .iter()
-                    .fold(0, |m, &s| m | bit(s))
-            })
-            .filter(|sources| *sources != 0)
-            .collect::<Vec<u32>>()
-    });
-    let mut out: Vec<Vec<u32>> = names.chain(keys).collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// Why a post passed the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -842,113 +677,6 @@ pub enum Reason {
     Email,
     /// An address shape while hashed addresses are watched.
     Address,
-}
-
-/// Which digit chains can hold a watched number.
-///
-/// A clear phone, My Number or card value must occur in the chain's digits (a phone without
-/// its leading 0, which `+81` replaces); hashed values and bank accounts (whose detector may
-/// join numbers across context words) only need a chain of their kind's length.
-#[derive(Debug, Clone, Default)]
-struct DigitValues {
-    /// ASCII digits that must end the chain's digits at some point, in a chain of at least
-    /// so many digits.
-    values: Vec<(Vec<u8>, usize)>,
-    /// A chain this long passes whatever its digits (hashed values, bank accounts).
-    any_len: Option<usize>,
-    /// A chain holding digits other than ASCII or full-width ones (①, ⑴…) passes at this
-    /// length, since those may stand for more than one digit.
-    exotic_len: Option<usize>,
-}
-
-impl DigitValues {
-    fn add(&mut self, p: &PersonalValue, len: usize) {
-        self.exotic_len = Some(self.exotic_len.map_or(len, |m| m.min(len)));
-        let clear = match (&p.value, p.kind) {
-            (WatchedValue::Clear(v), PiiKind::Phone | PiiKind::MyNumber | PiiKind::CreditCard) => {
-                super::pii::normalize_value(p.kind, v).ok()
-            }
-            _ => None,
-        };
-        match clear {
-            Some(v) => {
-                let digits = match p.kind {
-                    PiiKind::Phone => v.strip_prefix('0').unwrap_or(&v),
-                    _ => v.as_str(),
-                };
-                self.values.push((digits.as_bytes().to_vec(), len));
-            }
-            None => self.any_len = Some(self.any_len.map_or(len, |m| m.min(len))),
-        }
-    }
-
-    /// The fewest digits of any chain that passes.
-    fn min_len(&self) -> Option<usize> {
-        self.exotic_len
-    }
-}
-
-/// The chains of digits joined by at most three separator characters (how the personal-data
-/// detector reads phone, card and My Number chains), checked against the watched numbers.
-#[derive(Debug)]
-struct DigitChain<'a> {
-    watched: &'a DigitValues,
-    current: usize,
-    gap: usize,
-    longest: usize,
-    /// The ASCII digits of the current chain.
-    digits: Vec<u8>,
-    /// The current chain has a digit of another form.
-    exotic: bool,
-    /// Some chain can hold a watched number.
-    hit: bool,
-}
-
-impl<'a> DigitChain<'a> {
-    fn new(watched: &'a DigitValues) -> Self {
-        DigitChain {
-            watched,
-            current: 0,
-            gap: 0,
-            longest: 0,
-            digits: Vec::new(),
-            exotic: false,
-            hit: false,
-        }
-    }
-
-    /// A digit: its ASCII form, or `None` for a form that is not read digit by digit.
-    fn digit(&mut self, d: Option<u8>) {
-        if self.current > 0 && self.gap <= 3 {
-            self.current += 1;
-        } else {
-            self.current = 1;
-            self.digits.clear();
-            self.exotic = false;
-        }
-        self.gap = 0;
-        self.longest = self.longest.max(self.current);
-        match d {
-            Some(d) => self.digits.push(d),
-            None => self.exotic = true,
-        }
-        let w = self.watched;
-        self.hit = self.hit
-            || w.any_len.is_some_and(|n| self.current >= n)
-            || (self.exotic && w.exotic_len.is_some_and(|n| self.current >= n))
-            || w.values
-                .iter()
-                .any(|(v, n)| self.current >= *n && self.digits.ends_with(v));
-    }
-
-    fn separator(&mut self) {
-        self.gap += 1;
-    }
-
-    fn other(&mut self) {
-        self.current = 0;
-        self.gap = 0;
-    }
 }
 
 /// Spots the word "at" (an obfuscated '@': `name (at) example.com`).
