@@ -459,6 +459,27 @@ mod tests {
     const FIXTURE_WATCHLIST: &str = include_str!("../../tests/fixtures/analyze/watchlist.toml");
     const FIXTURE_POSTS: &str = include_str!("../../tests/fixtures/analyze/posts.jsonl");
 
+    /// A post of `text` alone.
+    fn text_post(text: &str) -> PostInput {
+        PostInput {
+            id: "t".into(),
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The full pipeline without the gate finds a target in `text`, and the gate changes
+    /// nothing.
+    fn finds_a_target_with_and_without_the_gate(analyzer: &Analyzer, text: &str) {
+        let post = text_post(text);
+        assert!(
+            !analyzer.analyze_ungated(&post).targets.is_empty(),
+            "slow path should find a target in {text:?}"
+        );
+        same_verdict(analyzer, &post);
+    }
+
+    /// The gate changes neither the targets nor the flag of `post`.
     fn same_verdict(analyzer: &Analyzer, post: &PostInput) {
         let fast = analyzer.analyze(post);
         let slow = analyzer.analyze_ungated(post);
@@ -548,16 +569,7 @@ mod tests {
             "タナカミサキの家",
         ];
         for t in tricky {
-            let post = PostInput {
-                id: "t".into(),
-                text: t.into(),
-                ..Default::default()
-            };
-            assert!(
-                !analyzer.analyze_ungated(&post).targets.is_empty(),
-                "slow path should find a target in {t}"
-            );
-            same_verdict(&analyzer, &post);
+            finds_a_target_with_and_without_the_gate(&analyzer, t);
         }
         let fwl =
             crate::config::parse_str(FIXTURE_WATCHLIST, std::path::Path::new("fixtures.toml"))
@@ -623,14 +635,7 @@ mod tests {
                 "gate should pass {text:?}"
             );
             assert!(analyzer.prescreen(text), "prescreen should pass {text:?}");
-            same_verdict(
-                &analyzer,
-                &PostInput {
-                    id: "t".into(),
-                    text: text.into(),
-                    ..Default::default()
-                },
-            );
+            same_verdict(&analyzer, &text_post(text));
         }
     }
 
@@ -689,17 +694,8 @@ readings = ["つちやちえ"]
             "TSUCHIYA CHIE",
             "tuchiya chie",
         ] {
-            let post = PostInput {
-                id: "t".into(),
-                text: text.into(),
-                ..Default::default()
-            };
-            assert!(
-                !analyzer.analyze_ungated(&post).targets.is_empty(),
-                "the matcher should find a target in {text:?}"
-            );
+            finds_a_target_with_and_without_the_gate(&analyzer, text);
             assert!(analyzer.prescreen(text), "prescreen should pass {text:?}");
-            same_verdict(&analyzer, &post);
         }
         for text in [
             "https://example.net/oshijijo",
