@@ -11,6 +11,8 @@ pub mod analyze;
 pub mod bench;
 /// Watchlists and sources: TOML loading, validation with file:line:col errors.
 pub mod config;
+/// Append-only files that survive a crash mid-write: torn tails set aside, never glued onto.
+pub mod durable;
 /// Evidence: WARC captures of flagged posts and the hash-chained ledger.
 pub mod evidence;
 /// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.

@@ -33,8 +33,8 @@ fn analyze_writes_one_line_per_input_in_order_and_reports_bad_lines() {
     );
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "some lines skipped → exit 2; stderr: {}",
+        Some(3),
+        "some lines skipped → exit 3; stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).expect("utf8 output");

@@ -20,7 +20,7 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 /// `warcio ARGS…` if warcio is installed (`.ci/run` installs it); `None` (said loudly) if not.
-fn warcio(args: &[&str]) -> Option<std::process::Output> {
+pub(crate) fn warcio(args: &[&str]) -> Option<std::process::Output> {
     match Command::new("warcio").args(args).output() {
         Ok(out) => Some(out),
         Err(e) => {

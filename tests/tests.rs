@@ -15,4 +15,5 @@ mod search;
 mod serve;
 mod shots;
 mod sites;
+mod torn;
 mod whois;

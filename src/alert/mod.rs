@@ -354,6 +354,8 @@ pub struct Dispatcher {
     routes: Vec<Route>,
     /// Rings when new hits are committed, so they go out now rather than at the next tick.
     wake: tokio::sync::Notify,
+    /// Sinks whose last delivery failed, with the error (cleared by the next success).
+    failing: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -381,7 +383,28 @@ impl Dispatcher {
             store,
             routes,
             wake: tokio::sync::Notify::new(),
+            failing: std::sync::Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Sinks whose last delivery failed, with the error: their alerts wait in the outbox and
+    /// are retried (`watch --once` reports them and exits 3).
+    pub fn failing(&self) -> BTreeMap<String, String> {
+        match self.failing.lock() {
+            Ok(f) => f.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_failing(&self, sink: &str, error: Option<String>) {
+        let mut f = match self.failing.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        match error {
+            Some(e) => f.insert(sink.to_string(), e),
+            None => f.remove(sink),
+        };
     }
 
     /// Starts a delivery round now (call it after committing hits): [`Dispatcher::run`]
@@ -448,9 +471,11 @@ impl Dispatcher {
                             self.mark_sent(r.id, now).await?;
                         }
                         stats.sent += rows.len() as u64;
+                        self.set_failing(name, None);
                     }
                     Err(e) => {
                         tracing::warn!(sink = %name, error = %e, alerts = rows.len(), "digest failed; retrying later");
+                        self.set_failing(name, Some(e.to_string()));
                         for (r, _) in &rows {
                             self.retry(r, now).await?;
                         }
@@ -465,9 +490,11 @@ impl Dispatcher {
                     Ok(()) => {
                         self.mark_sent(row.id, now).await?;
                         stats.sent += 1;
+                        self.set_failing(name, None);
                     }
                     Err(e) => {
                         tracing::warn!(sink = %name, hit = hit.id, attempts = row.attempts + 1, error = %e, "alert failed; retrying later");
+                        self.set_failing(name, Some(e.to_string()));
                         self.retry(row, now).await?;
                         stats.failed += 1;
                     }
