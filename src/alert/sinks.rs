@@ -35,9 +35,13 @@ pub enum SinkError {
     },
 }
 
-/// A destination for alerts. `send` returns `Ok` only once the destination has them.
+mod health;
+pub use health::{HealthAlert, HealthSink};
+
+/// A destination for alerts (and, through [`HealthSink`], for operational alerts about
+/// sources). `send` returns `Ok` only once the destination has them.
 #[async_trait::async_trait]
-pub trait Sink: Send + Sync {
+pub trait Sink: Send + Sync + HealthSink {
     /// Delivers `alerts` (one, or a digest) or fails as a whole.
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError>;
 }
@@ -143,24 +147,23 @@ fn torn_from(path: &std::path::Path) -> std::io::Result<Option<u64>> {
     Ok(Some(crate::durable::whole_lines(&bytes) as u64))
 }
 
-#[async_trait::async_trait]
-impl Sink for JsonlSink {
-    async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
+impl JsonlSink {
+    /// Appends the `(idempotency key, JSON line)` pairs whose keys the file does not hold yet,
+    /// synced before it returns; never after a partial line.
+    fn append(&self, lines: Vec<(String, String)>) -> Result<(), SinkError> {
         let mut written = match self.written.lock() {
             Ok(w) => w,
             Err(p) => p.into_inner(),
         };
         let mut text = String::new();
         let mut keys = Vec::new();
-        for a in alerts {
-            if written.contains(&a.idempotency_key) {
+        for (key, line) in lines {
+            if written.contains(&key) || keys.contains(&key) {
                 continue;
             }
-            if let Ok(line) = serde_json::to_string(a) {
-                text.push_str(&line);
-                text.push('\n');
-                keys.push(a.idempotency_key.clone());
-            }
+            text.push_str(&line);
+            text.push('\n');
+            keys.push(key);
         }
         if text.is_empty() {
             return Ok(());
@@ -186,6 +189,21 @@ impl Sink for JsonlSink {
             .map_err(io("cannot write the alert file"))?;
         written.extend(keys);
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for JsonlSink {
+    async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
+        let lines = alerts
+            .iter()
+            .filter_map(|a| {
+                serde_json::to_string(a)
+                    .ok()
+                    .map(|l| (a.idempotency_key.clone(), l))
+            })
+            .collect();
+        self.append(lines)
     }
 }
 
@@ -257,6 +275,14 @@ impl Sink for WebhookSink {
                 serde_json::json!({ "content": t })
             }
         };
+        self.post_json(body.to_string(), &delivery_key(alerts))
+            .await
+    }
+}
+
+impl WebhookSink {
+    /// POSTs one JSON body with its idempotency key; `Ok` on a 2xx answer.
+    async fn post_json(&self, body: String, key: &str) -> Result<(), SinkError> {
         let fail = |message: String| SinkError::Webhook {
             url: self.url.to_string(),
             message,
@@ -264,9 +290,9 @@ impl Sink for WebhookSink {
         let resp = self
             .client
             .post(self.url.clone())
-            .header("Idempotency-Key", delivery_key(alerts))
+            .header("Idempotency-Key", key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(body)
             .send()
             .await
             .map_err(|e| fail(format!("cannot deliver: {e}")))?;
@@ -375,11 +401,6 @@ impl EmailSink {
 #[async_trait::async_trait]
 impl Sink for EmailSink {
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
-        use lettre::AsyncTransport;
-        let fail = |message: String| SinkError::Webhook {
-            url: self.server.clone(),
-            message,
-        };
         let subject = match alerts {
             [one] => format!(
                 "[mimamori] {} severity {} {}",
@@ -397,6 +418,19 @@ impl Sink for EmailSink {
                 a.hit_id, a.hit_id
             ));
         }
+        self.send_text(subject, body, &delivery_key(alerts)).await
+    }
+}
+
+impl EmailSink {
+    /// Sends one plain-text e-mail to every recipient with its idempotency key in the
+    /// `X-Mimamori-Idempotency-Key` header.
+    async fn send_text(&self, subject: String, body: String, key: &str) -> Result<(), SinkError> {
+        use lettre::AsyncTransport;
+        let fail = |message: String| SinkError::Webhook {
+            url: self.server.clone(),
+            message,
+        };
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .subject(subject)
@@ -413,7 +447,7 @@ impl Sink for EmailSink {
                 lettre::message::header::HeaderName::new_from_ascii_str(
                     "X-Mimamori-Idempotency-Key",
                 ),
-                delivery_key(alerts),
+                key.to_string(),
             ));
         self.transport
             .send(message)

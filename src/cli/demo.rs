@@ -301,6 +301,10 @@ async fn print_hits(
                     index.wake();
                 }
             }
+            WatchEvent::Health(event) => progress.println_err(&format!(
+                "mimamori: source {} is now {}: {}",
+                event.source_id, event.state, event.detail
+            )),
         }
     }
 }

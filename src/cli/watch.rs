@@ -50,7 +50,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let watcher = match Watcher::from_watchlist(&watchlist, Arc::clone(&store)) {
         Ok(w) => w,
         // The errors name their file already.
-        Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{e}"),
+        Err(e @ (WatchError::FetchConfig(_) | WatchError::HealthConfig(_))) => anyhow::bail!("{e}"),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot start watching")),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -251,6 +251,16 @@ async fn print_events(
                 if let Some(index) = &index {
                     index.wake();
                 }
+            }
+            WatchEvent::Health(event) => {
+                // Committed with its operational alert: send it now, and say it here too.
+                if let Some(alerts) = &alerts {
+                    alerts.wake();
+                }
+                progress.println_err(&format!(
+                    "mimamori: source {} is now {}: {}",
+                    event.source_id, event.state, event.detail
+                ));
             }
             WatchEvent::Failed { .. } | WatchEvent::Polled(_) => {}
         }

@@ -15,6 +15,7 @@
 //!
 //! Everything here is blocking I/O: async callers go through `spawn_blocking`.
 
+mod health;
 mod hits;
 mod recheck;
 mod schema;
@@ -33,6 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::analyze::Analysis;
 use crate::model::Post;
 use crate::sources::{CursorUpdate, Cursors};
+pub use health::{HealthDue, HealthEvent, HealthPolicy, PollHealth};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
 pub use recheck::{DueCheck, PostCheck, RecheckRow};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};

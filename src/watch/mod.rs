@@ -40,7 +40,7 @@ use crate::evidence::{Evidence, EvidenceError};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::model::Post;
 use crate::sources::{self, Capture, PollContext, Source, SourceError};
-use crate::store::{Hit, Store, StoreError};
+use crate::store::{Hit, PollHealth, Store, StoreError};
 pub use schedule::{host_key, initial_delay};
 
 /// Shortest poll interval honoured (a misconfigured `every = "0s"` must not spin).
@@ -73,6 +73,9 @@ pub enum WatchError {
     /// The `[whois]` table is wrong.
     #[error(transparent)]
     Whois(#[from] crate::rdap::RdapError),
+    /// The `[health]` table is wrong (the message names the file, line and field).
+    #[error("{0}")]
+    HealthConfig(String),
 }
 
 /// What the watcher reports as it goes.
@@ -94,6 +97,9 @@ pub enum WatchEvent {
         /// The error, with its chain.
         error: String,
     },
+    /// A source's health changed (failing, parsing nothing, recovered); committed with its
+    /// operational alert, which the dispatcher delivers.
+    Health(crate::store::HealthEvent),
 }
 
 /// One committed poll.
@@ -117,6 +123,9 @@ pub struct PollReport {
     pub bytes: u64,
     /// The source's notes (skipped items, dat落ち…).
     pub notes: Vec<String>,
+    /// Why a page that should list posts listed none (see
+    /// [`crate::sources::PollOutput::parsed_nothing`]).
+    pub parsed_nothing: Option<String>,
     /// Wall time of the poll, commit included.
     pub elapsed: Duration,
 }
@@ -193,6 +202,8 @@ pub struct Watcher {
     /// RDAP client for the 送付先 capture of new hits' sites, and the (site, UTC day) pairs
     /// already asked about.
     rdap: Option<(Arc<crate::rdap::Rdap>, Arc<Mutex<AskedSites>>)>,
+    /// When a source's health changes (`[health]`).
+    health: crate::store::HealthPolicy,
 }
 
 /// (site, UTC day) pairs whose RDAP record was asked for.
@@ -240,9 +251,12 @@ impl Watcher {
             .unwrap_or_default();
         let evidence = Evidence::open(&data)?;
         let whois = crate::rdap::WhoisConfig::from_watchlist(watchlist)?;
+        let health = crate::store::HealthPolicy::from_watchlist(watchlist)
+            .map_err(WatchError::HealthConfig)?;
         let mut watcher =
             Watcher::with_sources(built, fetcher, analyzer, store, watchlist.targets.clone())
                 .with_evidence(evidence);
+        watcher.health = health;
         if whois.capture.unwrap_or(true) {
             let servers = crate::rdap::Servers::choose(None, None, &whois)?;
             let rdap_fetcher = Fetcher::new(crate::rdap::fetch_config(&fetch_config(watchlist)?))?;
@@ -285,6 +299,7 @@ impl Watcher {
             events: None,
             evidence: None,
             rdap: None,
+            health: crate::store::HealthPolicy::default(),
         }
     }
 
@@ -576,6 +591,8 @@ impl Watcher {
         match &result {
             Ok(report) => {
                 self.set_failing(&s.id, None);
+                self.record_health(&s.id, None, report.parsed_nothing.as_deref())
+                    .await;
                 tracing::info!(
                     source = %s.id, new_posts = report.new_posts, hits = report.hits,
                     requests = report.requests, bytes = report.bytes, "poll done"
@@ -599,6 +616,7 @@ impl Watcher {
                         tracing::error!(source = %s.id, error = %e, "cannot record the poll error")
                     }
                 }
+                self.record_health(&s.id, Some(error), None).await;
                 self.emit(WatchEvent::Failed {
                     source_id: s.id.clone(),
                     error: error.clone(),
@@ -606,6 +624,37 @@ impl Watcher {
             }
         }
         result
+    }
+
+    /// Records what a poll said about the source's health — its error when it failed, or why
+    /// it parsed nothing — and reports a change (an event, and an operational alert). A
+    /// failure to record it is logged: the poll itself stands.
+    async fn record_health(&self, id: &str, error: Option<&str>, parsed_nothing: Option<&str>) {
+        let (store, source, policy) = (self.store.clone(), id.to_string(), self.health);
+        let (error, nothing) = (
+            error.map(str::to_string),
+            parsed_nothing.map(str::to_string),
+        );
+        let changed = blocking(move || {
+            let poll = match &error {
+                Some(error) => PollHealth::Failed { error },
+                None => PollHealth::Ok {
+                    parsed_nothing: nothing.as_deref(),
+                },
+            };
+            store.record_health(&source, poll, &policy, Utc::now())
+        })
+        .await;
+        match changed {
+            Ok(Some(event)) => {
+                tracing::warn!(source = %event.source_id, state = %event.state, detail = %event.detail, "source health changed");
+                self.emit(WatchEvent::Health(event));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(source = %id, error = %e, "cannot record the source's health")
+            }
+        }
     }
 
     async fn poll_inner(
@@ -694,6 +743,7 @@ impl Watcher {
 
         let (store, id) = (self.store.clone(), s.id.clone());
         let (updates, requests, bytes) = (out.cursor_updates, out.requests, out.bytes);
+        let parsed_nothing = out.parsed_nothing;
         let (hits, analyzed, notes) = blocking(move || {
             let hits = store.commit_poll(&id, &updates, &analyzed, &notes)?;
             if let Err(e) = store.record_traffic(&id, requests, bytes) {
@@ -720,6 +770,7 @@ impl Watcher {
             requests,
             bytes,
             notes,
+            parsed_nothing,
             elapsed: started.elapsed(),
         };
         if !hits.is_empty() {
