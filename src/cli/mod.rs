@@ -129,9 +129,13 @@ pub fn main() -> ExitCode {
 
 /// True when `e` comes from writing into a closed pipe.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        // serde_json's writer errors hide the io::Error from the chain; ask them.
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
     })
 }
 
