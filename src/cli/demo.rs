@@ -234,6 +234,12 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     for (source, error) in &summary.failing {
         eprintln!("mimamori: source failed: {source}: {error}");
     }
+    if t.polls == 0 && t.failed_polls > 0 {
+        anyhow::bail!(
+            "no poll was committed: all {} failed (the errors are above; a full disk or an unwritable --data directory is the usual cause)",
+            t.failed_polls
+        );
+    }
     let data = shell_path(dir);
     outln!("Next:");
     outln!(
