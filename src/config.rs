@@ -344,11 +344,27 @@ pub fn load(path: &Path) -> Result<Watchlist, ConfigError> {
     }
 }
 
+/// Largest watchlist file read (a device or a runaway file is refused, not read whole).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest name, alias, reading or exclude phrase, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 fn read_file(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+    use std::io::Read;
+    let read_err = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(read_err(std::io::Error::other(format!(
+            "larger than {} MiB: not a watchlist (split a long one into several files of a directory)",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
         let at = e.utf8_error().valid_up_to();
@@ -483,17 +499,40 @@ fn strings(
     items: Vec<Spanned<String>>,
 ) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
     for item in items {
         let span = item.span();
         let value = item.into_inner().trim().to_string();
         if value.is_empty() {
             return Err(loc.error(span, format!("{prefix}: {field}: empty string")));
         }
-        if !out.contains(&value) {
+        check_length(loc, prefix, field, &value, span)?;
+        if seen.insert(value.clone()) {
             out.push(value);
         }
     }
     Ok(out)
+}
+
+/// Refuses a value longer than [`MAX_NAME_CHARS`] (a name is a few words, and every form of
+/// every name is compiled into the matcher).
+fn check_length(
+    loc: &Located,
+    prefix: &str,
+    field: &str,
+    value: &str,
+    span: Range<usize>,
+) -> Result<(), ConfigError> {
+    if value.chars().nth(MAX_NAME_CHARS).is_some() {
+        let head: String = value.chars().take(20).collect();
+        return Err(loc.error(
+            span.start..span.start,
+            format!(
+                "{prefix}: {field}: \"{head}…\" is longer than {MAX_NAME_CHARS} characters (a name, alias, reading or phrase is a few words)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_target(
@@ -537,6 +576,7 @@ fn validate_target(
         let span = r.span();
         let value = r.into_inner();
         let trimmed: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        check_length(loc, &prefix, "readings", &trimmed, span.clone())?;
         if trimmed.is_empty() || !crate::text::reading::is_kana(&trimmed) {
             return Err(loc.error(
                 span,
