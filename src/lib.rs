@@ -19,6 +19,8 @@ pub mod evidence;
 pub mod fetch;
 /// The search index: Tantivy with Lindera and bigram analyzers, reindexing and queries.
 pub mod index;
+/// Operational metrics in the Prometheus text format (`/metrics`).
+pub mod metrics;
 /// The data that flows between stages: `Post`.
 pub mod model;
 /// Who to send it to: RDAP lookups of a site's domain or an IP address (`whois`).

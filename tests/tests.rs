@@ -12,6 +12,7 @@ mod evidence;
 mod faults;
 mod fetch;
 mod health;
+mod metrics;
 mod search;
 mod serve;
 mod shots;
