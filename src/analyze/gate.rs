@@ -16,7 +16,9 @@
 //! exactly as the matcher does. Watched personal values need a digit chain that holds a
 //! watched clear number (a phone without its leading 0), or is long enough for a hashed one;
 //! an '@' (or "at"); or the town name of a watched address. The pass is a table lookup per
-//! character.
+//! character. A post holding a right-to-left override always passes: normalizing puts the run
+//! under it in display order ([`normalize`](crate::text::normalize)), which no raw-text window
+//! can follow.
 //!
 //! In front of it runs the [`prescreen`], a necessary condition of this pass read off the
 //! bytes with one table lookup per character and a few counters (anchor bits, digit chain,
@@ -438,9 +440,10 @@ impl Gate {
         }
     }
 
-    /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone.
+    /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone (and every
+    /// post with a right-to-left override, see [`Reason::Override`]).
     pub fn prescreen(&self, raw: &str) -> bool {
-        self.prescreen.pass(raw)
+        has_override(raw) || self.prescreen.pass(raw)
     }
 
     /// True if the post may mention a target or hold a watched personal value.
@@ -454,6 +457,9 @@ impl Gate {
     /// (the last occurrence of each anchor is kept, and the group is checked whenever one of
     /// its anchors occurs): a name's characters scattered over a post are no mention.
     pub fn reason(&self, matcher: &Matcher, raw: &str) -> Option<Reason> {
+        if has_override(raw) {
+            return Some(Reason::Override);
+        }
         const NEVER: u32 = u32::MAX;
         let mut small = [NEVER; 128];
         let mut big = Vec::new();
@@ -677,6 +683,15 @@ pub enum Reason {
     Email,
     /// An address shape while hashed addresses are watched.
     Address,
+    /// A right-to-left override: normalizing puts the run under it in display order, which
+    /// can move a name's characters next to each other that are far apart in the raw text,
+    /// so no raw-text window test holds. Overrides are rare in Japanese posts: they all pass.
+    Override,
+}
+
+/// Whether `raw` holds a RIGHT-TO-LEFT OVERRIDE (U+202E), which normalizing reverses.
+fn has_override(raw: &str) -> bool {
+    raw.contains('\u{202E}')
 }
 
 /// Spots the word "at" (an obfuscated '@': `name (at) example.com`).
@@ -722,6 +737,7 @@ fn fold_wide(c: char) -> Fold {
         }
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' => Fold::Letter('-'),
         '\u{200B}'..='\u{200F}'
+        | '\u{061C}'
         | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2069}'
         | '\u{FEFF}'
