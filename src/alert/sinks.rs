@@ -190,7 +190,7 @@ impl Sink for JsonlSink {
 }
 
 /// POSTs alerts as JSON: generic (`{"alerts":[…]}`), Slack (`{"text"}`) or Discord
-/// (`{"content"}`), with the `Idempotency-Key` header (one alert: its key; a digest: the
+/// (`{"content"}`), each escaped for its format ([`super::format`]), with the `Idempotency-Key` header (one alert: its key; a digest: the
 /// SHA-256 of its keys).
 #[derive(Debug)]
 pub struct WebhookSink {
@@ -238,24 +238,10 @@ pub fn delivery_key(alerts: &[Alert]) -> String {
 #[async_trait::async_trait]
 impl Sink for WebhookSink {
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let text = || {
-            alerts
-                .iter()
-                .map(Alert::line)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
         let body = match self.format {
             Format::Generic => serde_json::json!({ "alerts": alerts }),
-            Format::Slack => serde_json::json!({ "text": text() }),
-            Format::Discord => {
-                let mut t = text();
-                // Discord rejects content over 2,000 characters.
-                if t.chars().count() > 1990 {
-                    t = t.chars().take(1990).collect::<String>() + "…";
-                }
-                serde_json::json!({ "content": t })
-            }
+            Format::Slack => super::format::slack(alerts),
+            Format::Discord => super::format::discord(alerts),
         };
         let fail = |message: String| SinkError::Webhook {
             url: self.url.to_string(),
@@ -380,23 +366,8 @@ impl Sink for EmailSink {
             url: self.server.clone(),
             message,
         };
-        let subject = match alerts {
-            [one] => format!(
-                "[mimamori] {} severity {} {}",
-                one.target,
-                one.severity,
-                one.categories.join(",")
-            ),
-            many => format!("[mimamori] {} new hits", many.len()),
-        };
-        let mut body = String::new();
-        for a in alerts {
-            body.push_str(&a.line());
-            body.push_str(&format!(
-                "\nhit {} · mimamori evidence export {}\n\n",
-                a.hit_id, a.hit_id
-            ));
-        }
+        let subject = super::format::email_subject(alerts);
+        let body = super::format::email_body(alerts);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .subject(subject)

@@ -232,7 +232,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
         t.hits
     );
     for (source, error) in &summary.failing {
-        eprintln!("mimamori: source failed: {source}: {error}");
+        eprintln!("mimamori: source failed: {source}: {}", super::line(error));
     }
     let data = shell_path(dir);
     outln!("Next:");
@@ -293,9 +293,10 @@ async fn print_hits(
     while let Some(ev) = rx.recv().await {
         match ev {
             WatchEvent::Hit { hit, post } => progress.println(&describe(&hit, &post)),
-            WatchEvent::Failed { source_id, error } => {
-                progress.println_err(&format!("mimamori: {source_id}: {error}"))
-            }
+            WatchEvent::Failed { source_id, error } => progress.println_err(&format!(
+                "mimamori: {source_id}: {}",
+                super::line(&error.to_string())
+            )),
             WatchEvent::Polled(report) => {
                 if let (Some(index), true) = (&index, report.new_posts > 0) {
                     index.wake();
@@ -306,15 +307,17 @@ async fn print_hits(
 }
 
 /// A hit as the demo prints it: target, categories, severity, URL, masked personal data, the
-/// matched text. Never the whole post body.
+/// matched text. Never the whole post body; crawled parts with their control and bidi
+/// characters shown as `<U+XXXX>`.
 fn describe(hit: &Hit, post: &Post) -> String {
+    let line = super::line;
     let mut s = format!(
         "HIT [{}] severity {:>3}  {}  categories: {}\n      {}",
         post.source_kind,
         hit.severity,
         hit.target,
         hit.categories.join(","),
-        hit.url
+        line(&hit.url)
     );
     if !hit.pii.is_empty() {
         s.push_str(&format!("\n      personal data: {}", hit.pii.join(",")));
@@ -326,11 +329,11 @@ fn describe(hit: &Hit, post: &Post) -> String {
             "risk" => m.label.split(':').next().unwrap_or("risk").to_string(),
             _ => m.label.clone(),
         };
-        s.push_str(&format!("\n      {what}: 「{}」", m.text));
+        s.push_str(&format!("\n      {}: 「{}」", line(&what), line(&m.text)));
     }
     let found = Utc::now().with_timezone(&jst()).format("%H:%M:%S");
     match &post.posted_at_raw {
-        Some(raw) => s.push_str(&format!("\n      posted {raw}, found {found} JST")),
+        Some(raw) => s.push_str(&format!("\n      posted {}, found {found} JST", line(raw))),
         None => s.push_str(&format!("\n      found {found} JST")),
     }
     s

@@ -52,15 +52,23 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         writeln!(out).context("cannot write the hit")?;
         return Ok(Outcome::Ok);
     }
-    writeln!(out, "#{} {} {} {}", hit.id, hit.status, hit.target, hit.url)
-        .context("cannot write the hit")?;
+    let line = super::line;
+    writeln!(
+        out,
+        "#{} {} {} {}",
+        hit.id,
+        hit.status,
+        hit.target,
+        line(&hit.url)
+    )
+    .context("cannot write the hit")?;
     writeln!(out, "history:").context("cannot write the hit")?;
     writeln!(out, "  {}  new (recorded)", hit.created_at).context("cannot write the hit")?;
     for t in &history {
         let note = t
             .note
             .as_deref()
-            .map(|n| format!("  {n}"))
+            .map(|n| format!("  {}", line(n)))
             .unwrap_or_default();
         writeln!(out, "  {}  {}{note}", t.at, t.status).context("cannot write the hit")?;
     }

@@ -245,7 +245,10 @@ async fn print_events(
                 }
             }
             WatchEvent::Failed { source_id, error } if failures => {
-                progress.println_err(&format!("mimamori: {source_id}: {error}"));
+                progress.println_err(&format!(
+                    "mimamori: {source_id}: {}",
+                    super::line(&error.to_string())
+                ));
             }
             WatchEvent::Polled(report) if report.new_posts > 0 => {
                 if let Some(index) = &index {
@@ -257,7 +260,8 @@ async fn print_events(
     }
 }
 
-/// One line per hit: `HIT  75 yamada defamation,insult https://… [phone]`.
+/// One line per hit: `HIT  75 yamada defamation,insult https://… [phone]`; a crawled URL's
+/// control and bidi characters are shown as `<U+XXXX>`.
 pub fn hit_line(hit: &Hit) -> String {
     let pii = if hit.pii.is_empty() {
         String::new()
@@ -269,7 +273,7 @@ pub fn hit_line(hit: &Hit) -> String {
         hit.severity,
         hit.target,
         hit.categories.join(","),
-        hit.url,
+        super::line(&hit.url),
         pii
     )
 }
@@ -277,7 +281,7 @@ pub fn hit_line(hit: &Hit) -> String {
 fn report(summary: &Summary, data: &Path, once: bool) -> anyhow::Result<Outcome> {
     let t = &summary.totals;
     for (source, error) in &summary.failing {
-        eprintln!("mimamori: source failed: {source}: {error}");
+        eprintln!("mimamori: source failed: {source}: {}", super::line(error));
     }
     eprintln!(
         "mimamori: {} sources, {} polls, {} requests, {} new posts, {} new hits{}; state in {}",
