@@ -344,3 +344,39 @@ fn shell_path(p: &Path) -> String {
     let s = p.display().to_string();
     if s.contains(' ') { format!("'{s}'") } else { s }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_hit_lines_show_controls() {
+        let hit = super::super::watch::tests::hostile_hit();
+        let post = Post {
+            key: hit.post_key.clone(),
+            source_kind: "5ch".into(),
+            source_id: hit.source_id.clone(),
+            source_url: "https://egg.5ch.net/x/".into(),
+            url: hit.url.clone(),
+            thread_title: None,
+            number: Some(1),
+            author_name: None,
+            author_id: None,
+            posted_at_raw: Some("2026/01/01\x1b[2J".into()),
+            posted_at: None,
+            body: String::new(),
+            body_html: None,
+            fetched_at: Utc::now(),
+        };
+        let text = describe(&hit, &post);
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n')
+                    || mimamori::text::control::is_bidi_control(c)),
+            "{text:?}"
+        );
+        assert!(text.contains("「詐<U+001B>[2J欺」"), "{text}");
+        assert!(text.contains("posted 2026/01/01<U+001B>[2J"), "{text}");
+    }
+}

@@ -89,8 +89,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
                 v
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &rows).context("cannot write the hits")?;
-        writeln!(out).context("cannot write the hits")?;
+        let json = serde_json::to_string_pretty(&rows).context("cannot serialize the hits")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the hits")?;
         return Ok(Outcome::Ok);
     }
     let line = super::line;

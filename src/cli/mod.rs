@@ -150,6 +150,12 @@ fn init_tracing() {
         .try_init();
 }
 
+/// Serialized JSON holding crawled text, with its DEL, C1 and bidi characters as `\uXXXX`
+/// escapes (the same JSON value, safe on a terminal: [`mimamori::text::control::escape_json`]).
+fn json(s: &str) -> std::borrow::Cow<'_, str> {
+    mimamori::text::control::escape_json(s)
+}
+
 /// One line of crawled text as a terminal may show it: controls, line breaks and bidi
 /// characters as `<U+XXXX>` ([`mimamori::text::control`]).
 fn line(s: &str) -> std::borrow::Cow<'_, str> {

@@ -111,8 +111,9 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &results).context("cannot write the results")?;
-        writeln!(out).context("cannot write the results")?;
+        let json =
+            serde_json::to_string_pretty(&results).context("cannot serialize the results")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the results")?;
         return Ok(Outcome::Ok);
     }
     for r in &results {

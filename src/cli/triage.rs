@@ -48,8 +48,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     if args.json {
         let value = serde_json::json!({ "hit": hit, "history": history });
-        serde_json::to_writer_pretty(&mut out, &value).context("cannot write the hit")?;
-        writeln!(out).context("cannot write the hit")?;
+        let json = serde_json::to_string_pretty(&value).context("cannot serialize the hit")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the hit")?;
         return Ok(Outcome::Ok);
     }
     let line = super::line;

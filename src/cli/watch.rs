@@ -334,3 +334,48 @@ async fn wait_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A hit whose URL was written to take over the terminal.
+    pub(crate) fn hostile_hit() -> Hit {
+        Hit {
+            id: 1,
+            post_key: "5ch:x/1/1".into(),
+            source_id: "5ch-test".into(),
+            target: "yamada".into(),
+            categories: vec!["defamation".into()],
+            pii: vec![],
+            severity: 80,
+            posted_at: None,
+            url: "https://egg.5ch.net/x\x1b]0;pwned\x07\u{202E}lmth.\n#2 HIT 99".into(),
+            matches: vec![mimamori::store::HitMatch {
+                kind: "risk".into(),
+                label: "defamation:詐欺".into(),
+                text: "詐\x1b[2J欺".into(),
+                field: None,
+                start: None,
+                end: None,
+            }],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            status: "new".into(),
+        }
+    }
+
+    #[test]
+    fn hit_lines_show_controls_and_stay_one_line() {
+        let line = hit_line(&hostile_hit());
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || mimamori::text::control::is_bidi_control(c)),
+            "{line:?}"
+        );
+        assert!(
+            line.ends_with("x<U+001B>]0;pwned<U+0007><U+202E>lmth.<U+000A>#2 HIT 99"),
+            "{line}"
+        );
+    }
+}

@@ -64,7 +64,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 serde_json::to_value(d).context("cannot serialize the deadlines")?,
             );
         }
-        outln!("{v}");
+        outln!("{}", super::json(&v.to_string()));
         return Ok(Outcome::Ok);
     }
     // What an RDAP server answered (names, addresses, remarks) is shown, not interpreted.

@@ -10,8 +10,9 @@
 //!
 //! Escaped: C0 controls except `\t` and `\n` (a CR too: `\r\n` is kept as a line end by
 //! [`escape_controls`], a lone `\r` is shown), DEL, C1 controls (U+0080–U+009F) and the bidi
-//! controls of [`is_bidi_control`]. JSON output needs none of this: serde escapes C0 controls,
-//! and a JSON reader sees the bidi controls as what they are.
+//! controls of [`is_bidi_control`]. JSON output keeps its values: serde escapes C0 controls,
+//! and [`escape_json`] writes the rest (DEL, C1, bidi) as `\uXXXX` escapes, the same JSON
+//! value, so `--json` on a terminal is safe too.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -78,6 +79,25 @@ pub fn escape_controls_line(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Serialized JSON with DEL, C1 controls and bidi controls written as `\uXXXX` escapes: the
+/// same JSON value (these characters can only stand inside strings, where an escape means the
+/// character), safe to print on a terminal. serde_json already escapes C0 controls.
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    let needs = |c: char| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || is_bidi_control(c);
+    if !json.chars().any(needs) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +128,20 @@ mod tests {
         ));
         assert_eq!(escape_controls_line("a\nb\tc"), "a<U+000A>b\tc");
         assert_eq!(escape_controls_line("a\r\nb"), "a<U+000D><U+000A>b");
+    }
+
+    #[test]
+    fn json_keeps_its_value_and_loses_its_tricks() {
+        let value = serde_json::json!({ "snippet": HOSTILE });
+        let json = serde_json::to_string(&value).unwrap_or_default();
+        let safe = escape_json(&json);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || is_bidi_control(c)),
+            "{safe}"
+        );
+        assert!(safe.contains("\\u202e欺詐\\u202c"), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap_or_default();
+        assert_eq!(back, value);
     }
 
     #[test]
