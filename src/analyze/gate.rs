@@ -440,10 +440,9 @@ impl Gate {
         }
     }
 
-    /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone (and every
-    /// post with a right-to-left override, see [`Reason::Override`]).
+    /// False only if [`Gate::reason`] is `None`: the byte-level prescreen alone.
     pub fn prescreen(&self, raw: &str) -> bool {
-        has_override(raw) || self.prescreen.pass(raw)
+        self.prescreen.pass(raw)
     }
 
     /// True if the post may mention a target or hold a watched personal value.
@@ -457,9 +456,6 @@ impl Gate {
     /// (the last occurrence of each anchor is kept, and the group is checked whenever one of
     /// its anchors occurs): a name's characters scattered over a post are no mention.
     pub fn reason(&self, matcher: &Matcher, raw: &str) -> Option<Reason> {
-        if has_override(raw) {
-            return Some(Reason::Override);
-        }
         const NEVER: u32 = u32::MAX;
         let mut small = [NEVER; 128];
         let mut big = Vec::new();
@@ -536,6 +532,9 @@ impl Gate {
                     return Some(Reason::Run);
                 }
                 continue;
+            }
+            if cp == RLO {
+                return Some(Reason::Override);
             }
             // A separate voicing mark stands for the voiced kana of the letter before it.
             let here = if matches!(cp, 0x3099 | 0x309A | 0xFF9E | 0xFF9F) {
@@ -689,10 +688,9 @@ pub enum Reason {
     Override,
 }
 
-/// Whether `raw` holds a RIGHT-TO-LEFT OVERRIDE (U+202E), which normalizing reverses.
-fn has_override(raw: &str) -> bool {
-    raw.contains('\u{202E}')
-}
+/// RIGHT-TO-LEFT OVERRIDE: a post holding one passes ([`Reason::Override`]; the prescreen
+/// gives it the role of a sign that passes by itself).
+const RLO: u32 = 0x202E;
 
 /// Spots the word "at" (an obfuscated '@': `name (at) example.com`).
 #[derive(Debug, Default)]
