@@ -52,9 +52,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let mut hits = store.hits(&filter)?;
     let masker = super::masker(args.config.as_deref())?;
     for h in &mut hits {
-        for m in &mut h.matches {
-            m.text = masker.mask(&m.text);
-        }
+        mimamori::serve::view::mask_hit(&masker, h);
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -134,7 +134,19 @@ pub fn queue(state: &AppState, f: &QueueFilter) -> Result<Vec<Hit>, ApiError> {
             .then_with(|| b.id.cmp(&a.id))
     });
     hits.truncate(f.limit.max(1));
+    let masker = Masker::of_watchlist(state.watchlist.as_ref());
+    for h in &mut hits {
+        mask_hit(&masker, h);
+    }
     Ok(hits)
+}
+
+/// A hit's match texts masked again by `masker` (they are stored masked by the detector's
+/// view; this adds every watched value): for the queue, the detail and `mimamori hits`.
+pub fn mask_hit(masker: &Masker, hit: &mut Hit) {
+    for m in &mut hit.matches {
+        m.text = masker.mask(&m.text);
+    }
 }
 
 /// A post as the detail shows it: body with personal values masked.
@@ -330,13 +342,14 @@ fn evidence_of(data: &std::path::Path, key: &str) -> Vec<serde_json::Value> {
 
 /// The detail of hit `id`; 404 when there is none.
 pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
-    let hit = state
+    let mut hit = state
         .store
         .hit(id)?
         .ok_or_else(|| ApiError::not_found(format!("no hit with id {id}")))?;
     let post = state.store.post(&hit.post_key)?;
     let history = state.store.triage(id)?;
     let masker = Masker::of_watchlist(state.watchlist.as_ref());
+    mask_hit(&masker, &mut hit);
     let (post_view, matches) = locate(&hit, post.as_ref(), &masker);
     let posted = hit
         .posted_at
