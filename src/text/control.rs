@@ -43,35 +43,30 @@ pub fn marker(c: char) -> String {
 /// Multi-line text made safe for a terminal: line ends (`\n`, `\r\n` as `\n`) and tabs kept,
 /// every other control and bidi character shown as `<U+XXXX>`. Borrows when nothing changes.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(shown_in_text) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' && chars.peek() == Some(&'\n') {
-            continue;
-        }
-        if shown_in_text(c) {
-            let _ = write!(out, "<U+{:04X}>", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    escape(s, shown_in_text, true)
 }
 
 /// One line of output made safe for a terminal: like [`escape_controls`], and line breaks
 /// are shown too (`<U+000A>`), so a crawled title or URL cannot start a line of its own that
 /// looks like output. Borrows when nothing changes.
 pub fn escape_controls_line(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(shown_in_line) {
+    escape(s, shown_in_line, false)
+}
+
+/// `s` with every char `shown` says as `<U+XXXX>` (a CR right before a LF dropped when
+/// `crlf_is_newline`).
+fn escape(s: &str, shown: fn(char) -> bool, crlf_is_newline: bool) -> Cow<'_, str> {
+    if !s.chars().any(shown) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        if shown_in_line(c) {
-            let _ = write!(out, "<U+{:04X}>", c as u32);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if crlf_is_newline && c == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
+        if shown(c) {
+            out.push_str(&marker(c));
         } else {
             out.push(c);
         }
