@@ -10,6 +10,7 @@
 mod address;
 mod email;
 mod fold;
+mod masker;
 mod numbers;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use fold::{Folded, fold_char};
+pub use masker::{MaskRanges, Masker, apply_masks};
 
 /// PII kinds (`design.md`): serialized snake_case: `phone`, `email`, `address`, `my_number`,
 /// `credit_card`, `bank_account`.
