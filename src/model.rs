@@ -10,6 +10,19 @@ pub fn jst() -> FixedOffset {
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
 }
 
+/// A time for people to read: JST with the offset shown, `2026-12-08 09:14:06 +09:00 (JST)`.
+pub fn human_time<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> String {
+    t.with_timezone(&jst())
+        .format("%Y-%m-%d %H:%M:%S %:z (JST)")
+        .to_string()
+}
+
+/// [`human_time`] of an RFC 3339 text (as the state stores times); the text itself when it is
+/// not one.
+pub fn human_time_str(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339).map_or_else(|_| rfc3339.to_string(), |t| human_time(&t))
+}
+
 /// One post as parsed from a source (design.md §1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
@@ -58,5 +71,19 @@ impl Post {
                 .map(|t| t.to_rfc3339())
                 .or_else(|| self.posted_at_raw.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn human_times_are_jst_with_the_offset() {
+        assert_eq!(
+            human_time_str("2026-12-08T00:14:06.123Z"),
+            "2026-12-08 09:14:06 +09:00 (JST)"
+        );
+        assert_eq!(human_time_str("not a time"), "not a time");
     }
 }

@@ -144,7 +144,7 @@ fn text_output_shows_date_source_url_and_snippet() {
     let dir = seeded();
     let (code, stdout, stderr) = run(dir.path(), &["search", "逮捕"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains(" JST  5ch  [yamada]"), "{stdout}");
+    assert!(stdout.contains(" +09:00 (JST)  5ch  [yamada]"), "{stdout}");
     assert!(
         stdout.contains("https://example.com/5ch/a/100/1"),
         "{stdout}"

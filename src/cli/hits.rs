@@ -104,7 +104,10 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             line(&h.url)
         )
         .context("cannot write the hits")?;
-        let posted = h.posted_at.as_deref().unwrap_or("-");
+        let posted = h
+            .posted_at
+            .as_deref()
+            .map_or_else(|| "-".to_string(), mimamori::model::human_time_str);
         let pii = if h.pii.is_empty() {
             String::new()
         } else {
@@ -113,8 +116,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "       posted {}  found {}{pii}",
-            line(posted),
-            h.created_at
+            line(&posted),
+            mimamori::model::human_time_str(&h.created_at)
         )
         .context("cannot write the hits")?;
         if let Some(c) = checks.get(&h.post_key) {

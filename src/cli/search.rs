@@ -121,10 +121,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             .posted_at
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or_else(
-                || "-".to_string(),
-                |t| t.format("%Y-%m-%d %H:%M JST").to_string(),
-            );
+            .map_or_else(|| "-".to_string(), |t| mimamori::model::human_time(&t));
         let targets = if r.targets.is_empty() {
             String::new()
         } else {
