@@ -6,6 +6,9 @@
 //! body (Lindera words and readings), the body bigrams and the thread title; a word written in
 //! kana only is also looked up in the body's reading bigrams, so `やまだ` finds 山田 (a query
 //! with kanji does not, so 詐欺 does not find every さぎ).
+//!
+//! Before it is parsed, the query string is checked against [`super::limits`]; a search runs
+//! under a [`Deadline`] ([`SEARCH_BUDGET`] unless the caller gives one).
 
 use std::ops::{Bound, Range};
 
@@ -17,7 +20,8 @@ use tantivy::schema::{Field, IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::{DocAddress, Searcher, Term};
 
-use super::{IndexError, SearchIndex, tv};
+pub use super::deadline::{Deadline, SEARCH_BUDGET};
+use super::{IndexError, SearchIndex, limits, tv};
 use crate::model::jst;
 
 /// Longest snippet, in characters.
@@ -97,8 +101,10 @@ fn date_term(field: Field, t: DateTime<Utc>) -> Term {
 }
 
 impl SearchIndex {
-    /// The query `request` describes (query string and filters).
+    /// The query `request` describes (query string and filters); a query string over one of
+    /// the [`limits`] is refused before it is parsed.
     pub fn query(&self, request: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+        limits::check(&request.query)?;
         let f = &self.fields;
         let mut defaults = vec![f.body, f.body_ngram, f.title];
         if is_kana_query(&request.query) {
@@ -136,17 +142,27 @@ impl SearchIndex {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
-    /// Runs `request`: the best `limit` posts with snippets.
+    /// Runs `request` within [`SEARCH_BUDGET`]: the best `limit` posts with snippets.
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<SearchResult>, IndexError> {
+        self.search_within(request, &Deadline::after(SEARCH_BUDGET))
+    }
+
+    /// Runs `request`, failing with [`IndexError::TimedOut`] once `deadline` passes.
+    pub fn search_within(
+        &self,
+        request: &SearchRequest,
+        deadline: &Deadline,
+    ) -> Result<Vec<SearchResult>, IndexError> {
         let query = self.query(request)?;
-        let reader = self
-            .index
-            .reader()
-            .map_err(tv(&self.path, "cannot open an index reader"))?;
-        let searcher = reader.searcher();
+        deadline.check()?;
+        let searcher = self.searcher()?;
         let top = searcher
-            .search(&query, &TopDocs::with_limit(request.limit.max(1)))
+            .search(
+                &deadline.wrap(query.box_clone()),
+                &TopDocs::with_limit(request.limit.max(1)).order_by_score(),
+            )
             .map_err(tv(&self.path, "search failed"))?;
+        deadline.check()?;
         let f = self.fields;
         let mut generators = Vec::new();
         for field in [f.body, f.body_ngram, f.body_reading, f.title] {
@@ -156,7 +172,10 @@ impl SearchIndex {
             generators.push(g);
         }
         top.into_iter()
-            .map(|(score, addr)| self.result(&searcher, addr, score, &generators))
+            .map(|(score, addr)| {
+                deadline.check()?;
+                self.result(&searcher, addr, score, &generators)
+            })
             .collect()
     }
 
