@@ -53,7 +53,7 @@ async fn search(
 ) -> Result<impl IntoResponse, ApiError> {
     let p = view::params(q.as_deref());
     let request = view::search_request(&p)?;
-    let out = blocking(move || view::search(&state, &request)).await?;
+    let out = super::search(state, request).await?;
     Ok(Json(out))
 }
 
@@ -97,6 +97,7 @@ pub fn apply_triage(
     status: &str,
     note: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
+    state.check_writable()?;
     let status = view::status_param(status.trim())?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.len() > MAX_NOTE) {
@@ -157,6 +158,30 @@ mod tests {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
         }
+    }
+
+    #[test]
+    fn the_openapi_file_states_the_limits_and_categories_in_force() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            param("/api/search", "q")["schema"]["maxLength"].as_u64(),
+            Some(crate::index::limits::MAX_QUERY_CHARS as u64)
+        );
+        let categories = serde_json::json!(view::categories());
+        assert_eq!(
+            param("/api/search", "category")["schema"]["enum"],
+            categories
+        );
+        assert_eq!(param("/api/hits", "category")["schema"]["enum"], categories);
+        let triage = &doc["paths"]["/api/hits/{id}/triage"]["post"]["responses"];
+        assert!(triage["413"].is_object() && triage["403"].is_object());
     }
 
     #[test]

@@ -74,10 +74,7 @@ fn jst_time(rfc3339: Option<&str>) -> String {
 }
 
 fn categories() -> Vec<String> {
-    ["defamation", "insult", "threat", "personal_data"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    view::categories().map(str::to_string).to_vec()
 }
 
 async fn queue(
@@ -192,8 +189,7 @@ async fn search(
         return Ok(Html(html::page("Search", "search", &b)));
     }
     let request = view::search_request(&p)?;
-    let s = Arc::clone(&state);
-    match blocking(move || view::search(&s, &request)).await {
+    match super::search(Arc::clone(&state), request).await {
         Ok(out) => {
             let _ = write!(
                 b,

@@ -12,10 +12,11 @@ use serde::Serialize;
 
 use super::{ApiError, AppState};
 use crate::analyze::pii::{self, WatchedValue};
+use crate::analyze::risk::Category;
 use crate::config::TargetKind;
 use crate::index::SearchIndex;
 use crate::index::facets::DayCount;
-use crate::index::search::{SearchRequest, SearchResult};
+use crate::index::search::{Deadline as SearchDeadline, SearchRequest, SearchResult};
 use crate::model::{Post, jst};
 use crate::store::{Hit, HitFilter, HitMatch, SourceState, TRIAGE_STATUSES, TriageEntry};
 
@@ -82,6 +83,31 @@ pub fn status_param(s: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The risk categories a hit can have (design.md §3).
+pub fn categories() -> [&'static str; 4] {
+    [
+        Category::Defamation,
+        Category::Insult,
+        Category::Threat,
+        Category::PersonalData,
+    ]
+    .map(Category::as_str)
+}
+
+/// A category parameter: one of [`categories`].
+pub fn category_param(s: &str) -> Result<String, ApiError> {
+    let s = s.trim();
+    let known = categories();
+    if known.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "unknown category {s:?} (use one of: {})",
+            known.join(", ")
+        )))
+    }
+}
+
 /// Which hits the queue shows.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
@@ -101,7 +127,7 @@ impl QueueFilter {
         Ok(QueueFilter {
             status: p.get("status").map(|s| status_param(s)).transpose()?,
             target: p.get("target").cloned(),
-            category: p.get("category").cloned(),
+            category: p.get("category").map(|c| category_param(c)).transpose()?,
             limit: limit(p, 100)?,
         })
     }
@@ -579,12 +605,15 @@ pub struct FacetsView {
 }
 
 /// The search request of parameters `q`, `target`, `category`, `source`, `since`, `until`,
-/// `limit` (default 20).
+/// `limit` (default 20); a `q` over the query limits is refused here, before any work.
 pub fn search_request(p: &BTreeMap<String, String>) -> Result<SearchRequest, ApiError> {
+    let query = p.get("q").cloned().unwrap_or_default();
+    crate::index::limits::check(&query)
+        .map_err(|e| ApiError::from(crate::index::IndexError::QueryLimit(e)))?;
     Ok(SearchRequest {
-        query: p.get("q").cloned().unwrap_or_default(),
+        query,
         target: p.get("target").cloned(),
-        category: p.get("category").cloned(),
+        category: p.get("category").map(|c| category_param(c)).transpose()?,
         source: p.get("source").cloned(),
         since: p.get("since").map(|s| time_param("since", s)).transpose()?,
         until: p.get("until").map(|s| time_param("until", s)).transpose()?,
@@ -592,11 +621,16 @@ pub fn search_request(p: &BTreeMap<String, String>) -> Result<SearchRequest, Api
     })
 }
 
-/// Runs a search with facets; each result's status comes from the store.
-pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, ApiError> {
+/// Runs a search with facets, both within `deadline`; each result's status comes from the
+/// store.
+pub fn search(
+    state: &AppState,
+    request: &SearchRequest,
+    deadline: &SearchDeadline,
+) -> Result<SearchView, ApiError> {
     let index = SearchIndex::open(&state.data)?;
-    let mut results = index.search(request)?;
-    let facets = index.facets(request)?;
+    let mut results = index.search_within(request, deadline)?;
+    let facets = index.facets_within(request, deadline)?;
     for r in &mut results {
         let mut status = None;
         for id in &r.hit_ids {
@@ -650,5 +684,29 @@ mod tests {
         assert!(search_request(&p).is_err());
         assert!(status_param("bogus").is_err());
         assert!(time_param("since", "7d").is_ok());
+    }
+
+    #[test]
+    fn categories_are_checked_like_statuses() {
+        for c in categories() {
+            assert_eq!(category_param(c), Ok(c.to_string()));
+        }
+        let e = category_param("AAA").expect_err("unknown category");
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("personal_data"), "{}", e.message);
+        assert!(QueueFilter::from_params(&params(Some("category=AAA"))).is_err());
+        assert!(QueueFilter::from_params(&params(Some("category=threat"))).is_ok());
+        assert!(search_request(&params(Some("category=AAA"))).is_err());
+    }
+
+    #[test]
+    fn an_oversized_query_is_refused_before_any_search() {
+        let deep = format!("q={}", "(".repeat(30));
+        let e = search_request(&params(Some(&deep))).expect_err("too deep");
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("limit is 8"), "{}", e.message);
+        let long = format!("q={}", "a".repeat(5000));
+        let e = search_request(&params(Some(&long))).expect_err("too long");
+        assert!(e.message.contains("limit is 1000"), "{}", e.message);
     }
 }
