@@ -13,7 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::view::{self, QueueFilter};
+use super::params::{self, QueueFilter};
+use super::view;
 use super::{ApiError, AppState, blocking};
 
 /// The OpenAPI 3 description of this API.
@@ -51,9 +52,9 @@ async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = view::params(q.as_deref());
-    let request = view::search_request(&p)?;
-    let out = super::search(state, request).await?;
+    let p = params::params(q.as_deref());
+    let request = params::search_request(&p)?;
+    let out = super::search::run(state, request).await?;
     Ok(Json(out))
 }
 
@@ -61,7 +62,7 @@ async fn hits(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = view::params(q.as_deref());
+    let p = params::params(q.as_deref());
     let filter = QueueFilter::from_params(&p)?;
     let out = blocking(move || view::queue(&state, &filter)).await?;
     Ok(Json(out))
@@ -98,7 +99,7 @@ pub fn apply_triage(
     note: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
     state.check_writable()?;
-    let status = view::status_param(status.trim())?;
+    let status = params::status_param(status.trim())?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.len() > MAX_NOTE) {
         return Err(ApiError::bad_request(format!(
@@ -174,7 +175,7 @@ mod tests {
             param("/api/search", "q")["schema"]["maxLength"].as_u64(),
             Some(crate::index::limits::MAX_QUERY_CHARS as u64)
         );
-        let categories = serde_json::json!(view::categories());
+        let categories = serde_json::json!(params::categories());
         assert_eq!(
             param("/api/search", "category")["schema"]["enum"],
             categories

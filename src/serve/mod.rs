@@ -16,7 +16,7 @@
 //!   Lindera): every handler runs them through [`blocking`] (`spawn_blocking`). The index is
 //!   opened per request, so a `mimamori reindex` that swaps the directory is seen at once.
 //! - **A search cannot hold a core for long.** Query strings are bounded before parsing
-//!   (`index::limits`, 400 past a limit); [`search`] runs at most [`AppState`]'s share of
+//!   (`index::limits`, 400 past a limit); [`search::run`] runs at most [`AppState`]'s share of
 //!   searches at once, each under a time budget enforced inside Tantivy's scoring loop (503
 //!   past it); and on SIGTERM/Ctrl-C [`serve`] waits at most [`SHUTDOWN_GRACE`] for requests
 //!   in flight.
@@ -32,6 +32,8 @@
 pub mod api;
 pub mod html;
 pub mod pages;
+pub mod params;
+pub mod search;
 pub mod view;
 
 use std::net::SocketAddr;
@@ -49,7 +51,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Watchlist;
 use crate::index::IndexError;
-use crate::index::search::{Deadline, SEARCH_BUDGET, SearchRequest};
+use crate::index::search::SEARCH_BUDGET;
 use crate::store::{Store, StoreError};
 
 /// The name of the cookie that carries the token on pages.
@@ -61,10 +63,6 @@ pub const TOKEN_ENV: &str = "MIMAMORI_TOKEN";
 pub const MAX_BODY: usize = 64 * 1024;
 /// How long [`serve`] waits for requests in flight after SIGTERM/Ctrl-C before it stops anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// How long past its budget a search's answer is awaited before the request is answered 503
-/// (the budget is enforced inside the search; this covers the steps it cannot interrupt).
-const SEARCH_GRACE: Duration = Duration::from_secs(1);
-
 /// The Content-Security-Policy of every response: no script, no external anything.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -254,34 +252,6 @@ pub async fn with_grace<T>(
     tokio::select! {
         out = server => Some(out),
         () = deadline => None,
-    }
-}
-
-/// Runs a search with facets for the API and the page: at most one per core at once, under
-/// the state's time budget (waiting for a turn counts against it). Answers 503 when the
-/// budget runs out; the search itself stops at its deadline, and keeps its turn until it has.
-pub async fn search(
-    state: Arc<AppState>,
-    request: SearchRequest,
-) -> Result<view::SearchView, ApiError> {
-    let budget = state.search_budget;
-    let deadline = Deadline::after(budget);
-    let timed_out = || ApiError::from(IndexError::TimedOut { budget });
-    let turn = tokio::time::timeout(budget, Arc::clone(&state.searches).acquire_owned()).await;
-    let Ok(Ok(permit)) = turn else {
-        return Err(ApiError::unavailable(format!(
-            "too many searches are running: none finished within the search budget ({} ms); try again shortly",
-            budget.as_millis()
-        )));
-    };
-    let work = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        view::search(&state, &request, &deadline)
-    });
-    match tokio::time::timeout(budget.saturating_add(SEARCH_GRACE), work).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(ApiError::internal(format!("a search worker failed: {e}"))),
-        Err(_) => Err(timed_out()),
     }
 }
 

@@ -16,6 +16,7 @@
 //! Everything here is blocking I/O: async callers go through `spawn_blocking`.
 
 mod hits;
+mod readonly;
 mod recheck;
 mod schema;
 mod spread;
@@ -34,6 +35,7 @@ use crate::analyze::Analysis;
 use crate::model::Post;
 use crate::sources::{CursorUpdate, Cursors};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
+pub use readonly::write_protected;
 pub use recheck::{DueCheck, PostCheck, RecheckRow};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use spread::{SpreadInfo, SpreadMember, WINDOW_DAYS};
@@ -180,13 +182,6 @@ pub struct Store {
     path: PathBuf,
 }
 
-/// True when the permission bits of `path` let no one write it (`chmod a-w`). A data
-/// directory like that is read, never written — even by root, whom the bits do not stop.
-/// A path that cannot be inspected counts as writable (opening it reports the real error).
-pub fn write_protected(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly())
-}
-
 /// Now as stored: RFC 3339, UTC, milliseconds.
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -220,88 +215,6 @@ impl Store {
             conn: Mutex::new(conn),
             path,
         })
-    }
-
-    /// Opens `<dir>/state.sqlite` for reading only: creates nothing, migrates nothing, takes
-    /// no write lock. In a write-protected directory ([`write_protected`]) with no
-    /// write-ahead log in it the file is opened as immutable (SQLite then needs no `-shm`
-    /// file, which it could not create); otherwise as an ordinary read-only connection that
-    /// sees what writers commit. Fails with [`StoreError::NoState`] when there is no
-    /// database and [`StoreError::Outdated`] when it needs a migration.
-    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
-        use rusqlite::OpenFlags;
-        let path = dir.join(STATE_FILE);
-        if !path.is_file() {
-            return Err(StoreError::NoState { path });
-        }
-        let sq = |what| {
-            let path = path.clone();
-            move |source| StoreError::Sqlite { path, what, source }
-        };
-        let absolute = std::path::absolute(&path).map_err(|e| StoreError::Dir {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
-        let wal = dir.join(format!("{STATE_FILE}-wal"));
-        let immutable = (write_protected(dir) || write_protected(&path))
-            && std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
-        let mut uri = url::Url::from_file_path(&absolute)
-            .map_err(|()| StoreError::Dir {
-                path: dir.to_path_buf(),
-                source: std::io::Error::other("not an absolute path"),
-            })?
-            .to_string();
-        uri.push_str(if immutable {
-            "?mode=ro&immutable=1"
-        } else {
-            "?mode=ro"
-        });
-        let conn = Connection::open_with_flags(
-            &uri,
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sq("cannot open read-only"))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(sq("cannot set the busy timeout"))?;
-        let found: i64 = conn
-            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
-            .optional()
-            .map_err(sq("cannot read the schema version"))?
-            .unwrap_or(0);
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path,
-                found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        if found < SCHEMA_VERSION {
-            return Err(StoreError::Outdated {
-                path,
-                found,
-                expected: SCHEMA_VERSION,
-            });
-        }
-        Ok(Store {
-            conn: Mutex::new(conn),
-            path,
-        })
-    }
-
-    /// Opens `<dir>/state.sqlite` for a command that only reads: [`Store::open_read_only`],
-    /// except that a database needing a migration in a directory that is not
-    /// [`write_protected`] is opened with [`Store::open`] (which migrates it).
-    pub fn open_for_reading(dir: &Path) -> Result<Store, StoreError> {
-        match Store::open_read_only(dir) {
-            Err(StoreError::Outdated { .. })
-                if !write_protected(dir) && !write_protected(&dir.join(STATE_FILE)) =>
-            {
-                Store::open(dir)
-            }
-            other => other,
-        }
     }
 
     /// The database file.
