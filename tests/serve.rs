@@ -28,7 +28,7 @@ phones = ["090-2345-6789"]
 const XSS: &str = "山田商事は詐欺。<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 /// A data dir with four stored posts (three hits) and a rebuilt index; the watchlist beside it.
-fn seeded() -> tempfile::TempDir {
+pub(crate) fn seeded() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let wl = dir.path().join("wl.toml");
     std::fs::write(&wl, WATCHLIST).expect("write watchlist");

@@ -11,6 +11,7 @@ mod crawl;
 mod evidence;
 mod faults;
 mod fetch;
+mod schema;
 mod search;
 mod serve;
 mod shots;

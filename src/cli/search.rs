@@ -79,7 +79,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| format!("{s:?} is not a valid date"));
     }
-    let back = mimamori::config::parse_duration(s).map_err(|e| {
+    let back = mimamori::index::search::parse_duration(s).map_err(|e| {
         format!("{e}, a date (2024-05-01) or an RFC 3339 time (2024-05-01T09:00:00+09:00)")
     })?;
     let back = chrono::Duration::from_std(back).map_err(|e| e.to_string())?;
@@ -88,7 +88,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// `--timeout`: a duration, as in the config files.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    mimamori::config::parse_duration(s)
+    mimamori::index::search::parse_duration(s)
 }
 
 /// Brings the index up to date with `state.sqlite` when it is behind and the data directory

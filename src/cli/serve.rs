@@ -43,7 +43,7 @@ pub struct Args {
 
 /// `--search-timeout`: a duration, as in the config files.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    mimamori::config::parse_duration(s)
+    mimamori::index::search::parse_duration(s)
 }
 
 /// Opens the state of `data`: read-only when the directory is write-protected or cannot be

@@ -27,6 +27,30 @@ use crate::model::jst;
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 160;
 
+/// Longest duration text [`parse_duration`] takes.
+const MAX_DURATION_TEXT: usize = 40;
+/// Most digits in one number of a duration (999,999,999 days still fits every type on the way).
+const MAX_DURATION_DIGITS: usize = 9;
+
+/// A duration as `--since 7d`, `since=12h` or `--timeout 5s` write it (the config syntax:
+/// `500ms`, `30s`, `5m`, `1h`, `7d`, combined as `1h30m`), refused past
+/// [`MAX_DURATION_DIGITS`] digits in a number or [`MAX_DURATION_TEXT`] characters, so that a
+/// hostile value cannot overflow the arithmetic behind it.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let longest = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if s.len() > MAX_DURATION_TEXT || longest > MAX_DURATION_DIGITS {
+        return Err(format!(
+            "a duration has at most {MAX_DURATION_DIGITS} digits per number and {MAX_DURATION_TEXT} characters (write e.g. 30s, 5m, 1h, 7d)"
+        ));
+    }
+    crate::config::parse_duration(s)
+}
+
 /// One search.
 #[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
@@ -294,6 +318,24 @@ mod tests {
         assert!(is_kana_query("ヤマダ"));
         assert!(!is_kana_query("山田 やまだ"));
         assert!(!is_kana_query("yamada"));
+    }
+
+    #[test]
+    fn durations_are_bounded_before_any_arithmetic() {
+        assert_eq!(
+            parse_duration("7d"),
+            Ok(std::time::Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(
+            parse_duration(" 1h30m "),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert!(parse_duration("999999999d999999999d999999999d").is_ok());
+        for hostile in ["999999999999999999d", "1000000000s", &"1d".repeat(30)] {
+            let e = parse_duration(hostile).expect_err(hostile);
+            assert!(e.contains("at most 9 digits"), "{e}");
+        }
+        assert!(parse_duration("tomorrow").is_err());
     }
 
     #[test]

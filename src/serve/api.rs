@@ -52,7 +52,7 @@ async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = params::params(q.as_deref());
+    let p = params::api_params(q.as_deref());
     let request = params::search_request(&p)?;
     let out = super::search::run(state, request).await?;
     Ok(Json(out))
@@ -62,7 +62,7 @@ async fn hits(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = params::params(q.as_deref());
+    let p = params::api_params(q.as_deref());
     let filter = QueueFilter::from_params(&p)?;
     let out = blocking(move || view::queue(&state, &filter)).await?;
     Ok(Json(out))
@@ -88,7 +88,7 @@ pub struct TriageBody {
     pub note: Option<String>,
 }
 
-/// Longest note kept, in bytes.
+/// Longest note kept, in characters (as the OpenAPI `maxLength` counts them).
 pub const MAX_NOTE: usize = 4000;
 
 /// Validates and applies a triage update; returns the new hit and its history.
@@ -101,9 +101,9 @@ pub fn apply_triage(
     state.check_writable()?;
     let status = params::status_param(status.trim())?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
-    if note.is_some_and(|n| n.len() > MAX_NOTE) {
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
         return Err(ApiError::bad_request(format!(
-            "the note is longer than {MAX_NOTE} bytes"
+            "the note is longer than {MAX_NOTE} characters"
         )));
     }
     state.store.set_status(id, &status, note)?;

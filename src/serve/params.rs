@@ -15,19 +15,27 @@ use crate::store::TRIAGE_STATUSES;
 /// Most results or hits one request may ask for.
 pub const MAX_LIMIT: usize = 1000;
 
-/// Query parameters as name → value (the last one wins); never fails.
-pub fn params(query: Option<&str>) -> BTreeMap<String, String> {
+/// Query parameters of an API request as name → value (the last one wins), every value as
+/// sent: an empty `status=` is a bad status, not "any". Never fails.
+pub fn api_params(query: Option<&str>) -> BTreeMap<String, String> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .filter(|(_, v)| !v.trim().is_empty())
         .collect()
+}
+
+/// Query parameters of a page: as [`api_params`], without the empty values a form sends for
+/// "any".
+pub fn params(query: Option<&str>) -> BTreeMap<String, String> {
+    let mut p = api_params(query);
+    p.retain(|_, v| !v.trim().is_empty());
+    p
 }
 
 /// `limit` parameter: 1..=[`MAX_LIMIT`], `default` when absent.
 pub fn limit(p: &BTreeMap<String, String>, default: usize) -> Result<usize, ApiError> {
     match p.get("limit") {
         None => Ok(default),
-        Some(s) => match s.trim().parse::<usize>() {
+        Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             _ => Err(ApiError::bad_request(format!(
                 "limit must be a number from 1 to {MAX_LIMIT}, not {s:?}"
@@ -49,7 +57,7 @@ pub fn time_param(name: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     {
         return Ok(t.with_timezone(&Utc));
     }
-    crate::config::parse_duration(s)
+    crate::index::search::parse_duration(s)
         .ok()
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .and_then(|d| Utc::now().checked_sub_signed(d))
@@ -85,7 +93,6 @@ pub fn categories() -> [&'static str; 4] {
 
 /// A category parameter: one of [`categories`].
 pub fn category_param(s: &str) -> Result<String, ApiError> {
-    let s = s.trim();
     let known = categories();
     if known.contains(&s) {
         Ok(s.to_string())
@@ -149,6 +156,18 @@ mod tests {
         assert!(search_request(&p).is_err());
         assert!(status_param("bogus").is_err());
         assert!(time_param("since", "7d").is_ok());
+        assert!(time_param("since", "999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn api_values_are_taken_as_sent_and_page_blanks_mean_any() {
+        let api = api_params(Some("status=&category=&limit=%205"));
+        assert!(QueueFilter::from_params(&api).is_err());
+        assert!(category_param("").is_err());
+        assert!(limit(&api, 20).is_err());
+        let page = params(Some("status=&category=&target=+"));
+        assert!(page.is_empty(), "{page:?}");
+        assert!(QueueFilter::from_params(&page).is_ok());
     }
 
     #[test]
