@@ -68,16 +68,21 @@ pub fn time_param(name: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
         })
 }
 
-/// A status parameter: one of [`TRIAGE_STATUSES`].
-pub fn status_param(s: &str) -> Result<String, ApiError> {
-    if TRIAGE_STATUSES.contains(&s) {
+/// `s` when it is one of `known`, else a 400 naming `what` it should have been.
+fn one_of(what: &str, s: &str, known: &[&str]) -> Result<String, ApiError> {
+    if known.contains(&s) {
         Ok(s.to_string())
     } else {
         Err(ApiError::bad_request(format!(
-            "unknown triage status {s:?} (use one of: {})",
-            TRIAGE_STATUSES.join(", ")
+            "unknown {what} {s:?} (use one of: {})",
+            known.join(", ")
         )))
     }
+}
+
+/// A status parameter: one of [`TRIAGE_STATUSES`].
+pub fn status_param(s: &str) -> Result<String, ApiError> {
+    one_of("triage status", s, TRIAGE_STATUSES)
 }
 
 /// The risk categories a hit can have (design.md §3).
@@ -93,15 +98,7 @@ pub fn categories() -> [&'static str; 4] {
 
 /// A category parameter: one of [`categories`].
 pub fn category_param(s: &str) -> Result<String, ApiError> {
-    let known = categories();
-    if known.contains(&s) {
-        Ok(s.to_string())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "unknown category {s:?} (use one of: {})",
-            known.join(", ")
-        )))
-    }
+    one_of("category", s, &categories())
 }
 
 /// Which hits the queue shows.

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{BUSY_TIMEOUT, SCHEMA_VERSION, STATE_FILE, Store, StoreError};
 
@@ -92,18 +92,7 @@ fn connect(dir: &Path, path: &Path, immutable: bool) -> Result<Store, StoreError
     .map_err(sq("cannot open read-only"))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sq("cannot set the busy timeout"))?;
-    let found: i64 = conn
-        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
-        .optional()
-        .map_err(sq("cannot read the schema version"))?
-        .unwrap_or(0);
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known: SCHEMA_VERSION,
-        });
-    }
+    let found = super::schema::read_version(&conn, path)?;
     if found < SCHEMA_VERSION {
         return Err(StoreError::Outdated {
             path: path.to_path_buf(),

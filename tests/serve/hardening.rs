@@ -8,19 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{get, json, seeded, start};
+use crate::search::run;
 use crate::support::{fixture, mimamori};
-
-/// `mimamori --data data ARGS` in `dir`: (exit code, stdout, stderr).
-fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut all = vec!["--data", "data"];
-    all.extend_from_slice(args);
-    let out = mimamori(dir, &all, b"");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Every file and directory under `dir` with its size and modification time.
 fn listing(dir: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
