@@ -54,7 +54,7 @@ fn seeded() -> tempfile::TempDir {
 }
 
 /// Runs mimamori with `--data data` in `dir`: (exit code, stdout, stderr).
-fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let mut all = vec!["--data", "data"];
     all.extend_from_slice(args);
     let out = mimamori(dir, &all, b"");

@@ -14,6 +14,7 @@ mod fetch;
 mod hardening;
 mod health;
 mod metrics;
+mod schema;
 mod search;
 mod serve;
 mod shots;

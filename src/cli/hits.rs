@@ -42,7 +42,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             data.display()
         );
     }
-    let store = Store::open(data)?;
+    // Reading only: nothing in the data directory is created or changed.
+    let store = Store::open_for_reading(data)?;
     let filter = HitFilter {
         new_only: args.new,
         target: args.target.clone(),
