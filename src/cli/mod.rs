@@ -143,10 +143,16 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// Logs on stderr, in colour only when stderr is a terminal (a log file gets no ANSI codes).
+/// The log filter without `MIMAMORI_LOG`: warnings and errors, but not those of the DevTools
+/// client (chromiumoxide reports every WebSocket message it cannot parse, and a closing
+/// browser's connection, as errors: noise to the user; a screenshot that fails says why in its
+/// own error). `MIMAMORI_LOG=chromiumoxide=debug` shows them.
+const DEFAULT_LOG: &str = "warn,chromiumoxide=off";
+
 fn init_tracing() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("MIMAMORI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
