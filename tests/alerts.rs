@@ -596,19 +596,7 @@ async fn watch_once_exits_3_naming_a_sink_that_failed_every_attempt() {
     std::fs::write(&config, text).expect("write config");
     web.post_to("5ch", 1, "さくら食品は産地偽装してる詐欺企業")
         .expect("post");
-    let out = crate::support::mimamori(
-        dir.path(),
-        &[
-            "watch",
-            "--once",
-            "--no-screenshots",
-            "--config",
-            config.to_str().expect("utf8"),
-            "--data",
-            "data",
-        ],
-        b"",
-    );
+    let out = crate::support::watch_once(dir.path(), &config, &dir.path().join("data"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(

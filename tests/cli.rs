@@ -314,27 +314,6 @@ fn tables_of_several_watchlist_files_merge_and_a_repeated_table_is_refused() {
     );
 }
 
-/// Runs `mimamori ARGS` as `mimamori ARGS | head -0` would: the reader of its stdout is gone
-/// before it writes anything.
-fn into_closed_pipe(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mimamori");
-    drop(child.stdout.take());
-    if let Some(mut input) = child.stdin.take() {
-        // It may end before reading all of it: that is the point.
-        let _ = input.write_all(stdin);
-    }
-    child.wait_with_output().expect("wait for mimamori")
-}
-
 #[test]
 fn writing_into_a_closed_pipe_ends_quietly_with_exit_0() {
     let (dir, path) = temp_watchlist(WATCHLIST);
@@ -351,7 +330,7 @@ fn writing_into_a_closed_pipe_ends_quietly_with_exit_0() {
         ),
     ];
     for (args, stdin) in cases {
-        let out = into_closed_pipe(dir.path(), args, stdin);
+        let out = crate::support::mimamori_into_closed_pipe(dir.path(), args, stdin);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(

@@ -126,17 +126,9 @@ path = "{}"
         ),
     )
     .expect("config");
-    let args = [
-        "watch",
-        "--once",
-        "--no-screenshots",
-        "--config",
-        config.to_str().expect("utf8"),
-        "--data",
-        "data",
-    ];
+    let data = dir.path().join("data");
     let run = || {
-        let out = crate::support::mimamori(dir.path(), &args, b"");
+        let out = crate::support::watch_once(dir.path(), &config, &data);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -145,16 +145,7 @@ async fn watch_starts_on_an_alert_file_torn_inside_a_character_and_resends_that_
     ] {
         web.post_to(site, thread, body).expect("post");
     }
-    let args = [
-        "watch",
-        "--once",
-        "--no-screenshots",
-        "--config",
-        config.to_str().expect("utf8"),
-        "--data",
-        data.to_str().expect("utf8"),
-    ];
-    let out = crate::support::mimamori(dir.path(), &args, b"");
+    let out = crate::support::watch_once(dir.path(), &config, &data);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -185,7 +176,7 @@ async fn watch_starts_on_an_alert_file_torn_inside_a_character_and_resends_that_
             .expect("unmark");
         assert_eq!(n, 1);
         drop(db);
-        let out = crate::support::mimamori(dir.path(), &args, b"");
+        let out = crate::support::watch_once(dir.path(), &config, &data);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "cut at {cut}: {stderr}");
         assert!(

@@ -15,6 +15,34 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// Runs the `mimamori` binary with `args` in `dir`, feeding `stdin`.
 pub fn mimamori(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run(dir, args, stdin, true)
+}
+
+/// Runs `mimamori ARGS` as `mimamori ARGS | head -0` would: the reader of its stdout is gone
+/// before it writes anything.
+pub fn mimamori_into_closed_pipe(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run(dir, args, stdin, false)
+}
+
+/// `mimamori watch --once --no-screenshots --config CONFIG --data DATA` in `dir`.
+pub fn watch_once(dir: &Path, config: &Path, data: &Path) -> Output {
+    let (config, data) = (
+        config.to_str().expect("utf8 config path"),
+        data.to_str().expect("utf8 data path"),
+    );
+    let args = [
+        "watch",
+        "--once",
+        "--no-screenshots",
+        "--config",
+        config,
+        "--data",
+        data,
+    ];
+    mimamori(dir, &args, b"")
+}
+
+fn run(dir: &Path, args: &[&str], stdin: &[u8], keep_stdout: bool) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
         .args(args)
@@ -24,8 +52,13 @@ pub fn mimamori(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mimamori");
+    if !keep_stdout {
+        drop(child.stdout.take());
+    }
     if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin).expect("write stdin");
+        // A command may end before reading all of its input (a closed pipe): not an error.
+        let written = input.write_all(stdin);
+        assert!(written.is_ok() || !keep_stdout, "write stdin: {written:?}");
     }
     child.wait_with_output().expect("wait for mimamori")
 }
