@@ -1,5 +1,6 @@
-//! HTML building blocks: the one escaping function, the page layout (inline CSS, no script,
-//! no external asset), in-place highlighting and the inline-SVG timeline chart.
+//! HTML building blocks: the page layout (inline CSS, no script, no external asset), in-place
+//! highlighting and the inline-SVG timeline chart, over the one escaping function (kept in
+//! `text::html` so the evidence reports and the simulated web share it).
 //!
 //! Every piece of crawled or user-given text reaches the page through [`esc`] (text and
 //! attribute values alike: it escapes `& < > " '`), and URLs through [`href`], which also
@@ -8,21 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Escapes `s` for HTML text and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::text::html::esc;
 
 /// An http(s) URL escaped for an `href`; `None` for any other scheme (`javascript:`…).
 pub fn href(url: &str) -> Option<String> {

@@ -1,6 +1,7 @@
 //! Text stages: normalization (with a map back to original offsets), readings and romaji,
-//! the Aho-Corasick prefilter and Lindera tokenization.
+//! the Aho-Corasick prefilter, Lindera tokenization and HTML escaping.
 
+pub mod html;
 pub mod normalize;
 pub mod prefilter;
 pub mod reading;
