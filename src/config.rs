@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::analyze::pii::{self, PiiKind, WatchedValue};
+use crate::text::pii::{self, PiiKind, WatchedValue};
 
 /// What went wrong loading a watchlist; messages name the file and position.
 #[derive(Debug, thiserror::Error)]

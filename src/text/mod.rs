@@ -1,8 +1,10 @@
 //! Text stages: normalization (with a map back to original offsets), readings and romaji,
-//! the Aho-Corasick prefilter, Lindera tokenization and HTML escaping.
+//! the Aho-Corasick prefilter, Lindera tokenization, the written forms of personal values and
+//! HTML escaping.
 
 pub mod html;
 pub mod normalize;
+pub mod pii;
 pub mod prefilter;
 pub mod reading;
 pub mod tokenize;
