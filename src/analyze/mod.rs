@@ -423,7 +423,7 @@ impl Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::corpus::Generator;
+    use crate::simweb::corpus::Generator;
 
     const WATCHLIST: &str = include_str!("../../watchlists/example.toml");
     const FIXTURE_WATCHLIST: &str = include_str!("../../tests/fixtures/analyze/watchlist.toml");
