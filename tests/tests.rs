@@ -11,6 +11,7 @@ mod crawl;
 mod evidence;
 mod faults;
 mod fetch;
+mod layers;
 mod search;
 mod serve;
 mod shots;
