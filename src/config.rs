@@ -120,7 +120,7 @@ pub struct Watchlist {
 }
 
 /// Top-level tables besides `[[target]]` and `[[source]]`, read by other modules.
-pub const EXTRA_TABLES: &[&str] = &["alert", "fetch", "evidence", "recheck", "whois"];
+pub const EXTRA_TABLES: &[&str] = &["alert", "fetch", "evidence", "recheck", "whois", "health"];
 
 /// Where one extra table (or one `[[name]]` element) was written: its file and byte range.
 #[derive(Debug, Clone)]
@@ -230,6 +230,8 @@ struct RawFile {
     recheck: Option<Spanned<toml::Value>>,
     #[serde(default)]
     whois: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    health: Option<Spanned<toml::Value>>,
 }
 
 fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigError> {
@@ -263,6 +265,7 @@ fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigErro
         ("evidence", raw.evidence),
         ("recheck", raw.recheck),
         ("whois", raw.whois),
+        ("health", raw.health),
     ];
     let shared: Arc<str> = Arc::from(text);
     for (name, value) in extras {

@@ -5,7 +5,7 @@
 //! before it in its own group; `·` separates groups, each a crate of the coming workspace.
 //! `tests/layers.rs` holds the table and fails on any upward import:
 //!
-//! 0. `text`
+//! 0. `text` · `durable`
 //! 1. `model`, then `config`
 //! 2. `analyze` · `spread` · `fetch`
 //! 3. `sources`
@@ -25,6 +25,8 @@ pub mod analyze;
 pub mod bench;
 /// Watchlists and sources: TOML loading, validation with file:line:col errors.
 pub mod config;
+/// Append-only files that survive a crash mid-write: torn tails set aside, never glued onto.
+pub mod durable;
 /// Evidence: WARC captures of flagged posts and the hash-chained ledger.
 pub mod evidence;
 /// The one HTTP client: robots.txt, per-host pacing, retries, conditional GET, charsets.

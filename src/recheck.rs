@@ -106,7 +106,7 @@ impl RecheckConfig {
 }
 
 /// What one run of due re-checks did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecheckSummary {
     /// Posts checked.
     pub checked: usize,
@@ -120,6 +120,10 @@ pub struct RecheckSummary {
     pub failed: usize,
     /// Responses kept as evidence.
     pub captured: usize,
+    /// Why the first failed check failed (post key and error), so the user sees a reason
+    /// without turning logs on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<String>,
 }
 
 impl std::fmt::Display for RecheckSummary {
@@ -128,7 +132,11 @@ impl std::fmt::Display for RecheckSummary {
             f,
             "re-checked {} posts: {} up, {} changed, {} deleted, {} failed; {} responses kept as evidence",
             self.checked, self.up, self.changed, self.deleted, self.failed, self.captured
-        )
+        )?;
+        if let Some(why) = &self.first_failure {
+            write!(f, " (first failure: {why})")?;
+        }
+        Ok(())
     }
 }
 
@@ -248,6 +256,9 @@ impl Rechecker {
                 }
                 Err(e) => {
                     summary.failed += 1;
+                    if summary.first_failure.is_none() {
+                        summary.first_failure = Some(format!("{}: {e}", d.post.key));
+                    }
                     tracing::info!(post = %d.post.key, error = %e, "re-check failed; trying again later");
                     ("error", None, e.to_string(), None)
                 }

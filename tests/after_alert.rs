@@ -217,3 +217,34 @@ async fn a_copy_on_another_board_is_linked_as_spreading_and_raises_severity() {
     assert!(text.contains("SPREADING: copy of #"), "{text}");
     assert!(text.contains("SPREADING: copied 1×"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_that_cannot_reach_the_site_exits_3_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let web = start_boards(Faults::default()).await;
+    let config = write_config(dir.path(), &web, "1m");
+    let (cfg, dat) = (config.to_str().expect("utf8"), data.to_str().expect("utf8"));
+    web.post_to("5ch", 1, "さくら食品は産地偽装してる詐欺企業")
+        .expect("5ch");
+    let o = run(
+        dir.path(),
+        &["watch", "--once", "--config", cfg, "--data", dat],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    // The site goes away: the re-check cannot run.
+    drop(web);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let o = run(
+        dir.path(),
+        &["recheck", "--all", "--config", cfg, "--data", dat],
+    )
+    .await;
+    let stderr = err(&o);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("1 failed") && stderr.contains("first failure: 5ch:"),
+        "the reason is printed without MIMAMORI_LOG: {stderr}"
+    );
+}

@@ -528,3 +528,49 @@ async fn kill_9_between_send_and_mark_resends_once_with_the_same_idempotency_key
         "all marked after the restart"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_once_exits_3_naming_a_sink_that_failed_every_attempt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web = crate::crawl::start_boards(mimamori::simweb::Faults::default()).await;
+    let config = crate::crawl::write_config(dir.path(), &web, "1m");
+    // A port nothing listens on: every delivery is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[[alert]]\nname = \"down-hook\"\nkind = \"webhook\"\nurl = \"http://{closed}/hook\"\n"
+    ));
+    std::fs::write(&config, text).expect("write config");
+    web.post_to("5ch", 1, "さくら食品は産地偽装してる詐欺企業")
+        .expect("post");
+    let out = crate::support::mimamori(
+        dir.path(),
+        &[
+            "watch",
+            "--once",
+            "--no-screenshots",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data",
+            "data",
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("alert sink failed: down-hook") && err.contains("outbox"),
+        "the reason is printed without MIMAMORI_LOG: {err}"
+    );
+    // The alert waits in the outbox, unsent.
+    let store = Store::open(&dir.path().join("data")).expect("store");
+    assert!(
+        store
+            .outbox()
+            .expect("outbox")
+            .iter()
+            .any(|o| o.sink == "down-hook" && o.sent_at.is_none())
+    );
+}

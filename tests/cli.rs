@@ -33,8 +33,8 @@ fn analyze_writes_one_line_per_input_in_order_and_reports_bad_lines() {
     );
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "some lines skipped → exit 2; stderr: {}",
+        Some(3),
+        "some lines skipped → exit 3; stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).expect("utf8 output");
@@ -312,4 +312,51 @@ fn tables_of_several_watchlist_files_merge_and_a_repeated_table_is_refused() {
         err.contains("c.toml:1:1: [recheck]: already set in") && err.contains("a.toml:11:1"),
         "{err}"
     );
+}
+
+/// Runs `mimamori ARGS` as `mimamori ARGS | head -0` would: the reader of its stdout is gone
+/// before it writes anything.
+fn into_closed_pipe(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mimamori");
+    drop(child.stdout.take());
+    if let Some(mut input) = child.stdin.take() {
+        // It may end before reading all of it: that is the point.
+        let _ = input.write_all(stdin);
+    }
+    child.wait_with_output().expect("wait for mimamori")
+}
+
+#[test]
+fn writing_into_a_closed_pipe_ends_quietly_with_exit_0() {
+    let (dir, path) = temp_watchlist(WATCHLIST);
+    let path = path.to_str().expect("utf8 path");
+    let posts: String = (0..3000)
+        .map(|i| format!("{{\"id\":{i},\"text\":\"山田商事は詐欺会社だと聞いた\"}}\n"))
+        .collect();
+    let cases: [(&[&str], &[u8]); 3] = [
+        (&["watchlist", "check", path], b""),
+        (&["analyze", "--watchlist", path], posts.as_bytes()),
+        (
+            &["watchlist", "hash", "090-1234-5678", "--kind", "phone"],
+            b"",
+        ),
+    ];
+    for (args, stdin) in cases {
+        let out = into_closed_pipe(dir.path(), args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("Broken pipe") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -548,8 +548,8 @@ async fn a_site_that_always_503s_does_not_stop_the_others() {
     let err = stderr(&out);
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "a failed source → exit 2: {err}"
+        Some(3),
+        "a failed source → exit 3: {err}"
     );
     assert!(
         err.contains("shitaraba:") && err.contains("503"),

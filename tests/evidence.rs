@@ -20,7 +20,7 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 /// `warcio ARGS…` if warcio is installed (`.ci/run` installs it); `None` (said loudly) if not.
-fn warcio(args: &[&str]) -> Option<std::process::Output> {
+pub(crate) fn warcio(args: &[&str]) -> Option<std::process::Output> {
     match Command::new("warcio").args(args).output() {
         Ok(out) => Some(out),
         Err(e) => {
@@ -202,6 +202,22 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
     );
     assert_eq!(code, Some(1), "an existing packet is never overwritten");
     assert!(stderr.contains("never overwritten"), "{stderr}");
+    // Nothing half-written is left beside it, and an empty directory is fine.
+    let partial = std::fs::read_dir(d)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .count();
+    assert_eq!(partial, 0);
+    std::fs::create_dir(d.join("empty")).expect("empty dir");
+    let (code, _, stderr) = run(
+        d,
+        &[
+            "--data", "data", "evidence", "export", &id, "--out", "empty",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(d.join("empty/manifest.json").is_file());
     let (code, _, stderr) = run(
         d,
         &[
@@ -217,6 +233,14 @@ fn demo_hits_have_warc_evidence_that_verifies_and_detects_tampering() {
     assert_eq!(code, Some(0), "{stderr}");
     let zip = std::fs::read(d.join("packet.zip")).expect("zip");
     assert_eq!(&zip[..2], b"PK");
+    // Entries are dated when the post was captured (JST), not 1980-01-01.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip archive");
+    let dated = archive
+        .by_index(0)
+        .expect("entry")
+        .last_modified()
+        .expect("a date");
+    assert!(dated.year() >= 2026, "{dated:?}");
 
     // One byte changed in a WARC file: verify names the file and fails.
     let last = entries.last().expect("entries");

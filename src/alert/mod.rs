@@ -13,8 +13,11 @@
 //! Configured as `[[alert]]` tables (README "Alerts"): `name`, `kind` (`jsonl` | `webhook` |
 //! `email`), `path`, `url` or the SMTP settings, `format` (`generic` | `slack` | `discord`),
 //! `targets`, `min_severity`,
-//! `digest` (send queued alerts together every so often). An alert never holds a watched
-//! personal value in clear: match texts are stored masked.
+//! `digest` (send queued alerts together every so often), `operational`. An alert never holds
+//! a watched personal value in clear: match texts are stored masked.
+//!
+//! Operational alerts — a source's health changed (see [`crate::store::HealthEvent`]) — go
+//! to the same sinks through [`HealthSink`], each event once per sink, retried the same way.
 
 pub mod sinks;
 
@@ -27,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Watchlist;
 use crate::store::{Hit, OutboxRow, Store, StoreError};
-pub use sinks::{Sink, SinkError};
+pub use sinks::{HealthAlert, HealthSink, Sink, SinkError};
 
 /// First retry delay.
 const BACKOFF_BASE: Duration = Duration::from_secs(2);
@@ -35,6 +38,9 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_CAP: Duration = Duration::from_secs(600);
 /// Rows delivered per round.
 const BATCH: usize = 200;
+/// How far back operational alerts are delivered (a sink added later is not sent a source's
+/// old history).
+const HEALTH_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What went wrong with alerting.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +114,14 @@ pub struct AlertConfig {
     /// Name of the environment variable holding the SMTP password (`email`).
     #[serde(default)]
     pub password_env: Option<String>,
+    /// Also send operational alerts: a source started failing, parses nothing, recovered
+    /// (default true; `targets` and `min_severity` do not apply to them).
+    #[serde(default = "yes")]
+    pub operational: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What an alert says: enough to act on, never a watched value in clear.
@@ -196,6 +210,7 @@ pub struct Route {
     targets: Vec<String>,
     min_severity: u8,
     digest: Option<Duration>,
+    operational: bool,
 }
 
 impl std::fmt::Debug for Route {
@@ -332,6 +347,7 @@ pub fn routes(watchlist: &Watchlist) -> Result<Vec<Route>, AlertError> {
             targets: cfg.targets,
             min_severity: cfg.min_severity,
             digest,
+            operational: cfg.operational,
         });
     }
     Ok(out)
@@ -354,6 +370,8 @@ pub struct Dispatcher {
     routes: Vec<Route>,
     /// Rings when new hits are committed, so they go out now rather than at the next tick.
     wake: tokio::sync::Notify,
+    /// Sinks whose last delivery failed, with the error (cleared by the next success).
+    failing: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -381,7 +399,28 @@ impl Dispatcher {
             store,
             routes,
             wake: tokio::sync::Notify::new(),
+            failing: std::sync::Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Sinks whose last delivery failed, with the error: their alerts wait in the outbox and
+    /// are retried (`watch --once` reports them and exits 3).
+    pub fn failing(&self) -> BTreeMap<String, String> {
+        match self.failing.lock() {
+            Ok(f) => f.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set_failing(&self, sink: &str, error: Option<String>) {
+        let mut f = match self.failing.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        match error {
+            Some(e) => f.insert(sink.to_string(), e),
+            None => f.remove(sink),
+        };
     }
 
     /// Starts a delivery round now (call it after committing hits): [`Dispatcher::run`]
@@ -448,9 +487,11 @@ impl Dispatcher {
                             self.mark_sent(r.id, now).await?;
                         }
                         stats.sent += rows.len() as u64;
+                        self.set_failing(name, None);
                     }
                     Err(e) => {
                         tracing::warn!(sink = %name, error = %e, alerts = rows.len(), "digest failed; retrying later");
+                        self.set_failing(name, Some(e.to_string()));
                         for (r, _) in &rows {
                             self.retry(r, now).await?;
                         }
@@ -465,16 +506,53 @@ impl Dispatcher {
                     Ok(()) => {
                         self.mark_sent(row.id, now).await?;
                         stats.sent += 1;
+                        self.set_failing(name, None);
                     }
                     Err(e) => {
                         tracing::warn!(sink = %name, hit = hit.id, attempts = row.attempts + 1, error = %e, "alert failed; retrying later");
+                        self.set_failing(name, Some(e.to_string()));
                         self.retry(row, now).await?;
                         stats.failed += 1;
                     }
                 }
             }
         }
+        self.deliver_health(now, &mut stats).await?;
         Ok(stats)
+    }
+
+    /// Delivers the source-health events each operational sink has not accepted (events of
+    /// the last [`HEALTH_WINDOW`] only: a sink added later is not sent old history).
+    async fn deliver_health(
+        &self,
+        now: DateTime<Utc>,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), AlertError> {
+        let since = now - chrono::Duration::from_std(HEALTH_WINDOW).unwrap_or_default();
+        for route in self.routes.iter().filter(|r| r.operational) {
+            let (store, name) = (Arc::clone(&self.store), route.name.clone());
+            let due = blocking(move || store.health_due(&name, since, now)).await?;
+            for d in due {
+                let alert = HealthAlert::new(&d.event, &route.name);
+                let next = match route.sink.send_health(&alert).await {
+                    Ok(()) => {
+                        stats.sent += 1;
+                        self.set_failing(&route.name, None);
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(sink = %route.name, source = %d.event.source_id, error = %e, "operational alert failed; retrying later");
+                        self.set_failing(&route.name, Some(e.to_string()));
+                        stats.failed += 1;
+                        let wait = backoff(d.attempts, d.event.id);
+                        Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
+                    }
+                };
+                let (store, name, id) = (Arc::clone(&self.store), route.name.clone(), d.event.id);
+                blocking(move || store.health_delivered(id, &name, now, next)).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), AlertError> {

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -35,15 +35,24 @@ pub enum SinkError {
     },
 }
 
-/// A destination for alerts. `send` returns `Ok` only once the destination has them.
+mod health;
+pub use health::{HealthAlert, HealthSink};
+
+/// A destination for alerts (and, through [`HealthSink`], for operational alerts about
+/// sources). `send` returns `Ok` only once the destination has them.
 #[async_trait::async_trait]
-pub trait Sink: Send + Sync {
+pub trait Sink: Send + Sync + HealthSink {
     /// Delivers `alerts` (one, or a digest) or fails as a whole.
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError>;
 }
 
 /// Appends one JSON line per alert to a file, skipping idempotency keys it already holds —
 /// so a crash between writing and marking the row sent does not write the alert twice.
+///
+/// A crash part-way through a write can leave a partial last line (possibly ending inside a
+/// multibyte character). On open and before every append, such a tail is set aside into
+/// `<file>.<offset>.torn` beside it (see [`crate::durable`]) and logged: its alert was never
+/// marked sent, so it is written again whole, and no line is ever glued onto a partial one.
 #[derive(Debug)]
 pub struct JsonlSink {
     path: PathBuf,
@@ -51,32 +60,39 @@ pub struct JsonlSink {
 }
 
 impl JsonlSink {
-    /// Opens the sink, reading the keys already in the file.
+    /// Opens the sink: sets aside a torn last line and reads the keys already in the file.
     pub fn open(path: PathBuf) -> Result<JsonlSink, SinkError> {
+        let read_err = |source| SinkError::Io {
+            path: path.clone(),
+            what: "cannot read the alert file",
+            source,
+        };
         let mut written = HashSet::new();
-        match std::fs::File::open(&path) {
-            Ok(f) => {
-                for line in BufReader::new(f).lines() {
-                    let line = line.map_err(|source| SinkError::Io {
-                        path: path.clone(),
-                        what: "cannot read the alert file",
-                        source,
-                    })?;
-                    if let Some(k) = serde_json::from_str::<serde_json::Value>(&line)
-                        .ok()
-                        .and_then(|v| v["idempotency_key"].as_str().map(str::to_string))
-                    {
-                        written.insert(k);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(read_err(source)),
+        };
+        let whole = crate::durable::whole_lines(&bytes);
+        if whole < bytes.len() {
+            set_aside_torn(&path, whole as u64)?;
+        }
+        for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(v) => {
+                    if let Some(k) = v["idempotency_key"].as_str() {
+                        written.insert(k.to_string());
                     }
                 }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(SinkError::Io {
-                    path,
-                    what: "cannot read the alert file",
-                    source,
-                });
+                Err(e) => tracing::warn!(
+                    file = %path.display(),
+                    line = i + 1,
+                    error = %e,
+                    "alert file line is not JSON; left as it is"
+                ),
             }
         }
         Ok(JsonlSink {
@@ -86,24 +102,68 @@ impl JsonlSink {
     }
 }
 
-#[async_trait::async_trait]
-impl Sink for JsonlSink {
-    async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
+/// Sets aside the bytes of the alert file past `from` (a partial line) and logs where.
+fn set_aside_torn(path: &std::path::Path, from: u64) -> Result<(), SinkError> {
+    let torn = crate::durable::set_aside(path, from).map_err(|source| SinkError::Io {
+        path: path.to_path_buf(),
+        what: "cannot set aside the torn last line",
+        source,
+    })?;
+    if let Some(t) = torn {
+        tracing::warn!(
+            file = %path.display(),
+            offset = t.from,
+            bytes = t.bytes.len(),
+            kept_in = %t.path.display(),
+            "alert file ended in a partial line (a crash mid-write): set aside, its alert is written again"
+        );
+    }
+    Ok(())
+}
+
+/// Where the last complete line of the file ends, when the file does not end in a newline
+/// (`None` when it does, is empty or is missing).
+fn torn_from(path: &std::path::Path) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(len - 1))?;
+    f.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(None);
+    }
+    // Rare (a write failed part-way in this process): find the last newline.
+    let mut bytes = Vec::new();
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_end(&mut bytes)?;
+    Ok(Some(crate::durable::whole_lines(&bytes) as u64))
+}
+
+impl JsonlSink {
+    /// Appends the `(idempotency key, JSON line)` pairs whose keys the file does not hold yet,
+    /// synced before it returns; never after a partial line.
+    fn append(&self, lines: Vec<(String, String)>) -> Result<(), SinkError> {
         let mut written = match self.written.lock() {
             Ok(w) => w,
             Err(p) => p.into_inner(),
         };
         let mut text = String::new();
         let mut keys = Vec::new();
-        for a in alerts {
-            if written.contains(&a.idempotency_key) {
+        for (key, line) in lines {
+            if written.contains(&key) || keys.contains(&key) {
                 continue;
             }
-            if let Ok(line) = serde_json::to_string(a) {
-                text.push_str(&line);
-                text.push('\n');
-                keys.push(a.idempotency_key.clone());
-            }
+            text.push_str(&line);
+            text.push('\n');
+            keys.push(key);
         }
         if text.is_empty() {
             return Ok(());
@@ -115,6 +175,10 @@ impl Sink for JsonlSink {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io("cannot create the alert directory"))?;
         }
+        // A write of this process that failed part-way left a partial line: never glue on it.
+        if let Some(from) = torn_from(&self.path).map_err(io("cannot read the alert file"))? {
+            set_aside_torn(&self.path, from)?;
+        }
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
@@ -125,6 +189,21 @@ impl Sink for JsonlSink {
             .map_err(io("cannot write the alert file"))?;
         written.extend(keys);
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for JsonlSink {
+    async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
+        let lines = alerts
+            .iter()
+            .filter_map(|a| {
+                serde_json::to_string(a)
+                    .ok()
+                    .map(|l| (a.idempotency_key.clone(), l))
+            })
+            .collect();
+        self.append(lines)
     }
 }
 
@@ -196,6 +275,14 @@ impl Sink for WebhookSink {
                 serde_json::json!({ "content": t })
             }
         };
+        self.post_json(body.to_string(), &delivery_key(alerts))
+            .await
+    }
+}
+
+impl WebhookSink {
+    /// POSTs one JSON body with its idempotency key; `Ok` on a 2xx answer.
+    async fn post_json(&self, body: String, key: &str) -> Result<(), SinkError> {
         let fail = |message: String| SinkError::Webhook {
             url: self.url.to_string(),
             message,
@@ -203,9 +290,9 @@ impl Sink for WebhookSink {
         let resp = self
             .client
             .post(self.url.clone())
-            .header("Idempotency-Key", delivery_key(alerts))
+            .header("Idempotency-Key", key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
+            .body(body)
             .send()
             .await
             .map_err(|e| fail(format!("cannot deliver: {e}")))?;
@@ -314,11 +401,6 @@ impl EmailSink {
 #[async_trait::async_trait]
 impl Sink for EmailSink {
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
-        use lettre::AsyncTransport;
-        let fail = |message: String| SinkError::Webhook {
-            url: self.server.clone(),
-            message,
-        };
         let subject = match alerts {
             [one] => format!(
                 "[mimamori] {} severity {} {}",
@@ -336,6 +418,19 @@ impl Sink for EmailSink {
                 a.hit_id, a.hit_id
             ));
         }
+        self.send_text(subject, body, &delivery_key(alerts)).await
+    }
+}
+
+impl EmailSink {
+    /// Sends one plain-text e-mail to every recipient with its idempotency key in the
+    /// `X-Mimamori-Idempotency-Key` header.
+    async fn send_text(&self, subject: String, body: String, key: &str) -> Result<(), SinkError> {
+        use lettre::AsyncTransport;
+        let fail = |message: String| SinkError::Webhook {
+            url: self.server.clone(),
+            message,
+        };
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .subject(subject)
@@ -352,7 +447,7 @@ impl Sink for EmailSink {
                 lettre::message::header::HeaderName::new_from_ascii_str(
                     "X-Mimamori-Idempotency-Key",
                 ),
-                delivery_key(alerts),
+                key.to_string(),
             ));
         self.transport
             .send(message)

@@ -38,7 +38,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     let skipped = analyze_lines(&analyzer, input, &mut out, &name)?;
     out.flush().context("cannot write to stdout")?;
     Ok(if skipped > 0 {
-        Outcome::Skipped
+        Outcome::Partial
     } else {
         Outcome::Ok
     })

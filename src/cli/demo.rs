@@ -167,7 +167,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
         Some(example.clone()),
     )
     .await?;
-    println!("mimamori demo: web page on {page}");
+    outln!("mimamori demo: web page on {page}");
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = tokio::task::spawn_blocking(move || {
         Watcher::from_watchlist_with(&watchlist, store, &build_source)
@@ -177,14 +177,14 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     .with_events(tx);
     let watcher = Arc::new(watcher);
 
-    println!(
+    outln!(
         "mimamori demo: {} targets from watchlists/example.toml; simulated web on 127.0.0.1:",
         example.targets.len()
     );
     for s in &web.sites {
-        println!("  {:<10} {:<10} {}", s.name, s.kind, s.url);
+        outln!("  {:<10} {:<10} {}", s.name, s.kind, s.url);
     }
-    println!(
+    outln!(
         "Polling every {EVERY}; posts arrive every second. State: {}\n{}\n",
         dir.join(STATE_FILE).display(),
         match args.duration {
@@ -224,21 +224,30 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
     super::watch::finish_index(index);
 
     let t = &summary.totals;
-    println!(
+    outln!(
         "\n{} polls, {} requests, {} new posts analyzed, {} hits recorded.",
-        t.polls, t.requests, t.new_posts, t.hits
+        t.polls,
+        t.requests,
+        t.new_posts,
+        t.hits
     );
     for (source, error) in &summary.failing {
         eprintln!("mimamori: source failed: {source}: {error}");
     }
+    if t.polls == 0 && t.failed_polls > 0 {
+        anyhow::bail!(
+            "no poll was committed: all {} failed (the errors are above; a full disk or an unwritable --data directory is the usual cause)",
+            t.failed_polls
+        );
+    }
     let data = shell_path(dir);
-    println!("Next:");
-    println!(
+    outln!("Next:");
+    outln!(
         "  mimamori hits --data {data}            # the hits, newest first (--json for scripts)"
     );
-    println!("  mimamori hits --data {data} --new --target tanaka_misaki");
-    println!("  mimamori search --data {data} 'さくら食品 食中毒'   # full-text search, kana too");
-    println!(
+    outln!("  mimamori hits --data {data} --new --target tanaka_misaki");
+    outln!("  mimamori search --data {data} 'さくら食品 食中毒'   # full-text search, kana too");
+    outln!(
         "  mimamori watch --config watchlists/example.toml   # watch real sources: add [[source]]s first"
     );
     Ok(Outcome::Ok)
@@ -298,6 +307,10 @@ async fn print_hits(
                     index.wake();
                 }
             }
+            WatchEvent::Health(event) => progress.println_err(&format!(
+                "mimamori: source {} is now {}: {}",
+                event.source_id, event.state, event.detail
+            )),
         }
     }
 }

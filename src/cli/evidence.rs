@@ -142,9 +142,9 @@ fn export(
     };
     let out = out.map_or_else(|| evidence::export::default_out(hit_id), Path::to_path_buf);
     let manifest = evidence::export::export(data, &input, &out)?;
-    println!("{}", out.display());
+    outln!("{}", out.display());
     for f in &manifest.files {
-        println!("  {:<18} {:>9} bytes  sha256 {}", f.name, f.size, f.sha256);
+        outln!("  {:<18} {:>9} bytes  sha256 {}", f.name, f.size, f.sha256);
     }
     Ok(Outcome::Ok)
 }
@@ -224,9 +224,9 @@ fn screenshot(
     match result {
         Ok(captured) => {
             let entries = screenshot::save(&evidence, &target, &captured)?;
-            println!("hit {hit_id}: {} captured", captured.url);
+            outln!("hit {hit_id}: {} captured", captured.url);
             for e in &entries {
-                println!(
+                outln!(
                     "  {:<18} {:>9} bytes  sha256 {}  {}",
                     e.kind,
                     e.length,
@@ -258,13 +258,30 @@ fn verify(path: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
     let secs = started.elapsed().as_secs_f64();
     match report.first_break {
         None => {
-            println!(
+            outln!(
                 "ok: {} ledger entries, {} bytes of evidence re-hashed, chain intact ({}; {:.1} MB/s)",
                 report.entries,
                 report.bytes,
                 dir.display(),
                 report.bytes as f64 / 1_048_576.0 / secs.max(1e-9)
             );
+            for t in &report.torn {
+                outln!(
+                    "torn tail set aside after a crash mid-write: {} bytes cut from {} at offset {}, kept in {} (hashed into the ledger)",
+                    t.length,
+                    t.from.path,
+                    t.from.offset,
+                    t.path
+                );
+            }
+            for p in &report.pending {
+                outln!(
+                    "torn tail not yet set aside: {} bytes of {} from offset {} are covered by no entry (a crash mid-write; the next `watch` or capture sets them aside)",
+                    p.length,
+                    p.path,
+                    p.offset
+                );
+            }
             Ok(Outcome::Ok)
         }
         Some((line, why)) => anyhow::bail!(

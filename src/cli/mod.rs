@@ -1,5 +1,14 @@
 //! Command-line front end: one file per subcommand. `anyhow` lives here and nowhere else.
-//! Exit codes (design.md §3): 0 ok, 1 error, 2 finished with some inputs skipped.
+//! Exit codes (design.md §3): 0 ok, 1 error, 2 usage error (clap), 3 finished but some
+//! inputs, sources, sinks or re-checks failed (each reported on stderr). Writing into a closed
+//! pipe (`| head`) ends the command quietly with 0.
+
+/// `println!` that ends the command quietly when stdout's reader has gone (`| head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        mimamori::watch::progress::print_line(&format!($($arg)*))
+    };
+}
 
 mod analyze;
 mod bench;
@@ -25,8 +34,9 @@ use clap::{Parser, Subcommand};
 pub enum Outcome {
     /// Everything was processed.
     Ok,
-    /// Finished, but some inputs were skipped (each reported on stderr).
-    Skipped,
+    /// Finished, but some inputs, sources, sinks or re-checks failed (each reported on
+    /// stderr): exit code 3.
+    Partial,
 }
 
 #[derive(Parser)]
@@ -104,7 +114,9 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Skipped) => ExitCode::from(2),
+        Ok(Outcome::Partial) => ExitCode::from(3),
+        // The reader of stdout has gone (`| head`): end quietly, as a pipeline expects.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mimamori: error: {e}");
             for cause in e.chain().skip(1) {
@@ -113,6 +125,18 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// True when `e` comes from writing into a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
+    e.chain().any(|c| {
+        // serde_json's writer errors hide the io::Error from the chain; ask them.
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == broken
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
+    })
 }
 
 fn init_tracing() {

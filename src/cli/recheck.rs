@@ -66,7 +66,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let s = runtime.block_on(rechecker.run_due(chrono::Utc::now(), all, only.as_deref()))?;
     eprintln!("mimamori: {s}");
     Ok(if s.failed > 0 {
-        Outcome::Skipped
+        Outcome::Partial
     } else {
         Outcome::Ok
     })

@@ -63,7 +63,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             } else {
                 ""
             };
-            println!("mimamori serve: listening on http://{bound}/{hint}");
+            outln!("mimamori serve: listening on http://{bound}/{hint}");
         },
         super::watch::shutdown_signal(),
     ))?;

@@ -50,7 +50,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let watcher = match Watcher::from_watchlist(&watchlist, Arc::clone(&store)) {
         Ok(w) => w,
         // The errors name their file already.
-        Err(e @ WatchError::FetchConfig(_)) => anyhow::bail!("{e}"),
+        Err(e @ (WatchError::FetchConfig(_) | WatchError::HealthConfig(_))) => anyhow::bail!("{e}"),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot start watching")),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -72,13 +72,20 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             _ => None,
         };
         let wake = (!dispatcher.is_empty()).then(|| Arc::clone(&dispatcher));
-        let outcome = watch(watcher, args.once, data, index.clone(), shots, wake).await;
+        let mut outcome = watch(watcher, args.once, data, index.clone(), shots, wake).await;
+        let mut partial = false;
         if let (Some(r), true) = (&rechecker, args.once) {
             // A cron-driven `watch --once` re-checks what is due, too.
             match r.run_due(chrono::Utc::now(), false, None).await {
-                Ok(s) if s.checked > 0 => eprintln!("mimamori: {s}"),
+                Ok(s) if s.checked > 0 => {
+                    eprintln!("mimamori: {s}");
+                    partial |= s.failed > 0;
+                }
                 Ok(_) => {}
-                Err(e) => eprintln!("mimamori: re-checks failed: {e}"),
+                Err(e) => {
+                    eprintln!("mimamori: re-checks failed: {e}");
+                    partial = true;
+                }
             }
         }
         let _ = stop_rechecks.send(true);
@@ -86,6 +93,17 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             let _ = t.await;
         }
         stop_alerts_and_wait(stop_alerts, alerts).await;
+        if args.once {
+            for (sink, error) in dispatcher.failing() {
+                eprintln!(
+                    "mimamori: alert sink failed: {sink}: {error} (its alerts wait in the outbox and go out on the next run)"
+                );
+                partial = true;
+            }
+        }
+        if partial && matches!(outcome, Ok(Outcome::Ok)) {
+            outcome = Ok(Outcome::Partial);
+        }
         outcome
     });
     finish_index(index);
@@ -234,6 +252,16 @@ async fn print_events(
                     index.wake();
                 }
             }
+            WatchEvent::Health(event) => {
+                // Committed with its operational alert: send it now, and say it here too.
+                if let Some(alerts) = &alerts {
+                    alerts.wake();
+                }
+                progress.println_err(&format!(
+                    "mimamori: source {} is now {}: {}",
+                    event.source_id, event.state, event.detail
+                ));
+            }
             WatchEvent::Failed { .. } | WatchEvent::Polled(_) => {}
         }
     }
@@ -276,7 +304,7 @@ fn report(summary: &Summary, data: &Path, once: bool) -> anyhow::Result<Outcome>
         data.join(mimamori::store::STATE_FILE).display()
     );
     if once && !summary.failing.is_empty() {
-        return Ok(Outcome::Skipped);
+        return Ok(Outcome::Partial);
     }
     Ok(Outcome::Ok)
 }

@@ -59,13 +59,13 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
                     kind.as_str()
                 )
             })?;
-            println!("sha256:{}", pii::hash_value(&normalized));
+            outln!("sha256:{}", pii::hash_value(&normalized));
             Ok(Outcome::Ok)
         }
         Command::Check { file } => {
             let path = file.clone().unwrap_or_else(|| PathBuf::from("watchlists"));
             let wl = config::load(&path)?;
-            println!(
+            outln!(
                 "{}: ok — {} targets, {} sources",
                 path.display(),
                 wl.targets.len(),
@@ -76,29 +76,32 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
                     TargetKind::Business => "business",
                     TargetKind::Person => "person",
                 };
-                println!("  {} ({kind}): names {}", t.id, t.names.join(" / "));
+                outln!("  {} ({kind}): names {}", t.id, t.names.join(" / "));
                 if !t.aliases.is_empty() {
-                    println!("    aliases: {}", t.aliases.join(" / "));
+                    outln!("    aliases: {}", t.aliases.join(" / "));
                 }
                 if !t.readings.is_empty() {
-                    println!("    readings: {}", t.readings.join(" / "));
+                    outln!("    readings: {}", t.readings.join(" / "));
                 }
                 if !t.exclude.is_empty() {
-                    println!("    exclude: {}", t.exclude.join(" / "));
+                    outln!("    exclude: {}", t.exclude.join(" / "));
                 }
                 for p in &t.personal {
                     let shown = match &p.value {
                         WatchedValue::Clear(v) => pii::mask(p.kind, v),
                         WatchedValue::Hashed(h) => format!("sha256:{}…", &h[..8.min(h.len())]),
                     };
-                    println!("    {}: {shown}", p.kind.as_str());
+                    outln!("    {}: {shown}", p.kind.as_str());
                 }
             }
             for s in &wl.sources {
                 mimamori::sources::build(s)?;
-                println!(
+                outln!(
                     "  source {} {} every {:?} ({})",
-                    s.kind, s.url, s.every, s.origin
+                    s.kind,
+                    s.url,
+                    s.every,
+                    s.origin
                 );
             }
             // The other tables are read by `watch`; check them here too, so a mistake is found
@@ -108,9 +111,9 @@ pub fn run(cmd: &Command) -> anyhow::Result<Outcome> {
             let recheck = mimamori::recheck::RecheckConfig::from_watchlist(&wl)?;
             mimamori::rdap::WhoisConfig::from_watchlist(&wl)?;
             for r in mimamori::alert::routes(&wl)? {
-                println!("  alert {}", r.name);
+                outln!("  alert {}", r.name);
             }
-            println!(
+            outln!(
                 "  screenshots {}; re-checks {}",
                 if shots.enabled { "on" } else { "off" },
                 if recheck.enabled {

@@ -64,21 +64,24 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 serde_json::to_value(d).context("cannot serialize the deadlines")?,
             );
         }
-        println!("{v}");
+        outln!("{v}");
         return Ok(Outcome::Ok);
     }
-    print!("{}", report.text());
+    let text = report.text();
+    if !text.is_empty() {
+        outln!("{}", text.trim_end_matches('\n'));
+    }
     if let (Some(t), Some(d)) = (posted, &d) {
         let jst = t.with_timezone(&mimamori::model::jst());
-        println!("{:<14}{}", "posted at", jst.format("%Y-%m-%d %H:%M:%S JST"));
-        println!(
+        outln!("{:<14}{}", "posted at", jst.format("%Y-%m-%d %H:%M:%S JST"));
+        outln!(
             "{:<14}{} JST (posted-at + {} days; {} days left) — ask for log preservation before",
             "log deadline",
             d.access_log.date,
             deadlines::ACCESS_LOG_DAYS,
             d.access_log.days_remaining
         );
-        println!(
+        outln!(
             "{:<14}{} JST (posted-at + {} months; {} days left)",
             "outer limit",
             d.outer_limit.date,

@@ -168,11 +168,24 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
     {
-        write_zip(out, &files)?;
+        let captured = DateTime::parse_from_rfc3339(&captures[0].captured_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        write_zip(out, &files, captured)?;
     } else {
         write_dir(out, &files)?;
     }
     Ok(manifest)
+}
+
+/// A fresh name beside `out` for the packet while it is written: a crash or an error leaves
+/// that (`.<name>.partial-<uuid>`), never a half packet under the asked-for name.
+fn partial_name(out: &Path) -> PathBuf {
+    let name = out.file_name().map_or_else(
+        || "packet".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    out.with_file_name(format!(".{name}.partial-{}", uuid::Uuid::new_v4()))
 }
 
 fn json_bytes<T: Serialize>(v: &T, what: &'static str) -> Result<Vec<u8>, EvidenceError> {
@@ -245,11 +258,53 @@ fn shot_files(dir: &Path, all: &[Entry], hit_id: i64) -> Result<ShotFiles, Evide
     Ok(out)
 }
 
+/// Writes the packet as a directory: into a temporary one beside `out`, renamed into place
+/// when whole. `out` may be missing or an empty directory; a non-empty one is refused before
+/// anything is written (files are never overwritten).
 fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), EvidenceError> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| EvidenceError::io(out, "cannot create the packet directory", e))?;
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(EvidenceError::io(
+                    out,
+                    "cannot write the packet here",
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "the directory is not empty (give a new or empty directory; files are never overwritten)",
+                    ),
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(EvidenceError::io(
+                out,
+                "cannot use as the packet directory",
+                e,
+            ));
+        }
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| EvidenceError::io(parent, "cannot create the directory", e))?;
+    }
+    let tmp = partial_name(out);
+    let written = write_files(&tmp, files).and_then(|()| {
+        // rename(2) replaces a missing or empty directory at once.
+        std::fs::rename(&tmp, out)
+            .map_err(|e| EvidenceError::io(out, "cannot move the packet into place", e))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), EvidenceError> {
+    std::fs::create_dir(dir)
+        .map_err(|e| EvidenceError::io(dir, "cannot create the packet directory", e))?;
     for (name, bytes) in files {
-        let path = out.join(name);
+        let path = dir.join(name);
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -264,15 +319,56 @@ fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), EvidenceErro
     Ok(())
 }
 
-fn write_zip(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), EvidenceError> {
+/// Writes the packet as a zip: into a temporary file beside `out`, then linked to `out` only
+/// if no such file exists (never overwritten). Entries are dated `captured` (JST, the zip's
+/// local time), not 1980-01-01.
+fn write_zip(
+    out: &Path,
+    files: &[(String, Vec<u8>)],
+    captured: DateTime<Utc>,
+) -> Result<(), EvidenceError> {
+    if out.exists() {
+        return Err(EvidenceError::io(
+            out,
+            "cannot create (files are never overwritten)",
+            std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+        ));
+    }
+    let tmp = partial_name(out);
+    let written = write_zip_file(&tmp, out, files, captured).and_then(|()| {
+        std::fs::hard_link(&tmp, out)
+            .map_err(|e| EvidenceError::io(out, "cannot create (files are never overwritten)", e))
+    });
+    let _ = std::fs::remove_file(&tmp);
+    written
+}
+
+fn write_zip_file(
+    tmp: &Path,
+    out: &Path,
+    files: &[(String, Vec<u8>)],
+    captured: DateTime<Utc>,
+) -> Result<(), EvidenceError> {
+    use chrono::{Datelike, Timelike};
     let f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(out)
-        .map_err(|e| EvidenceError::io(out, "cannot create (files are never overwritten)", e))?;
+        .open(tmp)
+        .map_err(|e| EvidenceError::io(tmp, "cannot create a temporary file", e))?;
     let mut zip = zip::ZipWriter::new(f);
+    let t = captured.with_timezone(&jst());
+    let stamp = zip::DateTime::from_date_and_time(
+        u16::try_from(t.year()).unwrap_or(1980),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default();
     let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(stamp);
     let zerr = |e: zip::result::ZipError| {
         EvidenceError::io(out, "cannot write the zip", std::io::Error::other(e))
     };

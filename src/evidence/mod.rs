@@ -126,12 +126,23 @@ struct State {
 }
 
 impl Evidence {
-    /// Opens (creating) `<data>/evidence/`.
+    /// Opens (creating) `<data>/evidence/` and sets aside the torn tails a crash mid-write left
+    /// (the ledger's last line, WARC bytes past the last recorded range; see [`ledger`]).
     pub fn open(data: &Path) -> Result<Evidence, EvidenceError> {
         let dir = evidence_dir(data);
-        std::fs::create_dir_all(dir.join(WARC_DIR))
+        let warc_dir = dir.join(WARC_DIR);
+        std::fs::create_dir_all(&warc_dir)
             .map_err(|e| EvidenceError::io(&dir, "cannot create the evidence directory", e))?;
-        let ledger = Ledger::open(&dir)?;
+        let mut ledger = Ledger::open(&dir)?;
+        let mut shared: Vec<String> = std::fs::read_dir(&warc_dir)
+            .map_err(|e| EvidenceError::io(&warc_dir, "cannot list the WARC files", e))?
+            .flatten()
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".warc.gz"))
+            .map(|name| format!("{WARC_DIR}/{name}"))
+            .collect();
+        shared.sort();
+        ledger.recover(&shared)?;
         Ok(Evidence {
             dir,
             state: Mutex::new(State {
@@ -275,34 +286,42 @@ impl Evidence {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        if !path.exists() {
-            let info = warcinfo(&name, r.fetched_at);
+        let State { ledger, warcinfo } = &mut *state;
+        // Held from reading the file's end until the entry is in the ledger, so no other
+        // process takes these bytes for a torn tail.
+        let mut lk = ledger.lock()?;
+        lk.set_aside_unrecorded(&rel)?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| EvidenceError::io(&path, "cannot open the WARC file", e))?;
+        let mut offset = f
+            .metadata()
+            .map_err(|e| EvidenceError::io(&path, "cannot read the WARC file size", e))?
+            .len();
+        if offset == 0 {
+            let info = warcinfo_record(&name, r.fetched_at);
             let bytes = info
                 .to_gzip()
                 .map_err(|e| EvidenceError::io(&path, "cannot compress a record", e))?;
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|e| EvidenceError::io(&path, "cannot create the WARC file", e))?;
             f.write_all(&bytes)
                 .and_then(|()| f.sync_data())
                 .map_err(|e| EvidenceError::io(&path, "cannot write the WARC file", e))?;
-            state.ledger.append(ledger::NewEntry {
+            lk.append(ledger::NewEntry {
                 path: rel.clone(),
                 offset: 0,
                 length: bytes.len() as u64,
                 bytes_sha256: ledger::sha256_hex(&bytes),
                 captured_at: crate::store::timestamp(r.fetched_at),
                 kind: "warcinfo".into(),
-                url: String::new(),
-                post_keys: Vec::new(),
                 record_ids: vec![info.id.clone()],
-                hit_id: None,
+                ..ledger::NewEntry::default()
             })?;
-            state.warcinfo.insert(day.clone(), info.id);
+            offset = bytes.len() as u64;
+            warcinfo.insert(day.clone(), info.id);
         }
-        let warcinfo_id = state.warcinfo.get(&day).cloned();
+        let warcinfo_id = warcinfo.get(&day).cloned();
         let records = exchange_records(r, meta, warcinfo_id)?;
         let mut bytes = Vec::new();
         for rec in &records {
@@ -311,18 +330,10 @@ impl Evidence {
                     .map_err(|e| EvidenceError::io(&path, "cannot compress a record", e))?,
             );
         }
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| EvidenceError::io(&path, "cannot open the WARC file", e))?;
-        let offset = f
-            .metadata()
-            .map_err(|e| EvidenceError::io(&path, "cannot read the WARC file size", e))?
-            .len();
         f.write_all(&bytes)
             .and_then(|()| f.sync_data())
             .map_err(|e| EvidenceError::io(&path, "cannot write the WARC file", e))?;
-        state.ledger.append(ledger::NewEntry {
+        lk.append(ledger::NewEntry {
             path: rel,
             offset,
             length: bytes.len() as u64,
@@ -332,13 +343,13 @@ impl Evidence {
             url: r.url.to_string(),
             post_keys,
             record_ids: records.iter().map(|r| r.id.clone()).collect(),
-            hit_id: None,
+            ..ledger::NewEntry::default()
         })
     }
 }
 
 /// The `warcinfo` record that starts a day file.
-fn warcinfo(filename: &str, date: DateTime<Utc>) -> Record {
+fn warcinfo_record(filename: &str, date: DateTime<Utc>) -> Record {
     let body = format!(
         "software: mimamori/{}\r\nformat: WARC File Format 1.1\r\nconformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\ndescription: evidence of posts flagged by mimamori, captured when they were fetched\r\n",
         env!("CARGO_PKG_VERSION")

@@ -541,6 +541,7 @@ mod tests {
             post_keys: Vec::new(),
             record_ids: Vec::new(),
             hit_id: None,
+            torn_from: None,
             prev: String::new(),
         };
         let mut all = vec![

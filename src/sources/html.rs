@@ -485,9 +485,10 @@ impl Source for HtmlSource {
             }
             let page = parse_page(&decoded.text, &page_url, &self.selectors);
             if page.items.is_empty() && page_no == 1 {
-                out.notes.push(format!(
-                    "{page_url}: item selector matched nothing (has the layout changed?)"
-                ));
+                let note =
+                    format!("{page_url}: item selector matched nothing (has the layout changed?)");
+                out.parsed_nothing = Some(note.clone());
+                out.notes.push(note);
             }
             if page.skipped > 0 {
                 out.notes.push(format!(

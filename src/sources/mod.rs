@@ -77,6 +77,10 @@ pub struct PollOutput {
     pub requests: u64,
     /// Bytes fetched.
     pub bytes: u64,
+    /// Set when a page that should list posts yielded none (a selector matched nothing: the
+    /// site's layout may have changed): what and where. Polls that keep yielding nothing
+    /// turn the source's health to "parsing nothing" and raise an operational alert.
+    pub parsed_nothing: Option<String>,
 }
 
 /// Why a poll failed as a whole.

@@ -15,6 +15,7 @@
 //!
 //! Everything here is blocking I/O: async callers go through `spawn_blocking`.
 
+mod health;
 mod hits;
 mod recheck;
 mod schema;
@@ -34,6 +35,7 @@ use crate::analyze::Analysis;
 use crate::model::Post;
 pub use crate::model::timestamp;
 use crate::sources::{CursorUpdate, Cursors};
+pub use health::{HealthDue, HealthEvent, HealthPolicy, PollHealth};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
 pub use recheck::{DueCheck, PostCheck, RecheckRow};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};

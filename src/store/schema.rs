@@ -131,6 +131,25 @@ pub const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL
     );
     CREATE INDEX spread_first ON spread (first_hit_id);",
+    // v4: source health as a state (ok, failing, parsing nothing) with its changes as events,
+    // each delivered once to every alert sink (operational alerts).
+    "ALTER TABLE source_state ADD COLUMN health TEXT NOT NULL DEFAULT 'ok';
+    ALTER TABLE source_state ADD COLUMN empty_polls INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE health_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE health_deliveries (
+        event_id INTEGER NOT NULL REFERENCES health_events (id),
+        sink TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (event_id, sink)
+    );",
 ];
 
 /// The schema version this build writes.

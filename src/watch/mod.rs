@@ -74,6 +74,9 @@ pub enum WatchError {
     /// The `[whois]` table is wrong.
     #[error(transparent)]
     Whois(#[from] crate::rdap::RdapError),
+    /// The `[health]` table is wrong (the message names the file, line and field).
+    #[error("{0}")]
+    HealthConfig(String),
 }
 
 /// What the watcher reports as it goes.
@@ -95,6 +98,9 @@ pub enum WatchEvent {
         /// The error, with its chain.
         error: String,
     },
+    /// A source's health changed (failing, parsing nothing, recovered); committed with its
+    /// operational alert, which the dispatcher delivers.
+    Health(crate::store::HealthEvent),
 }
 
 /// One committed poll.
@@ -118,6 +124,9 @@ pub struct PollReport {
     pub bytes: u64,
     /// The source's notes (skipped items, dat落ち…).
     pub notes: Vec<String>,
+    /// Why a page that should list posts listed none (see
+    /// [`crate::sources::PollOutput::parsed_nothing`]).
+    pub parsed_nothing: Option<String>,
     /// Wall time of the poll, commit included.
     pub elapsed: Duration,
 }
@@ -194,6 +203,8 @@ pub struct Watcher {
     /// RDAP client for the 送付先 capture of new hits' sites, and the (site, UTC day) pairs
     /// already asked about.
     rdap: Option<(Arc<crate::rdap::Rdap>, Arc<Mutex<AskedSites>>)>,
+    /// When a source's health changes (`[health]`).
+    health: crate::store::HealthPolicy,
 }
 
 /// (site, UTC day) pairs whose RDAP record was asked for.
@@ -240,9 +251,12 @@ impl Watcher {
             .unwrap_or_default();
         let evidence = Evidence::open(&data)?;
         let whois = crate::rdap::WhoisConfig::from_watchlist(watchlist)?;
+        let health = crate::store::HealthPolicy::from_watchlist(watchlist)
+            .map_err(WatchError::HealthConfig)?;
         let mut watcher =
             Watcher::with_sources(built, fetcher, analyzer, store, watchlist.targets.clone())
                 .with_evidence(evidence);
+        watcher.health = health;
         if whois.capture.unwrap_or(true) {
             let servers = crate::rdap::Servers::choose(None, None, &whois)?;
             let rdap_fetcher = Fetcher::new(crate::rdap::fetch_config(&fetch_config(watchlist)?))?;
@@ -285,6 +299,7 @@ impl Watcher {
             events: None,
             evidence: None,
             rdap: None,
+            health: crate::store::HealthPolicy::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use super::{PollError, PollReport, Scheduled, WatchEvent, Watcher, error_chain, 
 use crate::analyze::{Analysis, Analyzer};
 use crate::model::Post;
 use crate::sources::{Capture, PollContext};
-use crate::store::StoreError;
+use crate::store::{PollHealth, StoreError};
 
 impl Watcher {
     /// Fetches the thread page of each thread with flagged posts (see
@@ -68,6 +68,8 @@ impl Watcher {
         match &result {
             Ok(report) => {
                 self.set_failing(&s.id, None);
+                self.record_health(&s.id, None, report.parsed_nothing.as_deref())
+                    .await;
                 tracing::info!(
                     source = %s.id, new_posts = report.new_posts, hits = report.hits,
                     requests = report.requests, bytes = report.bytes, "poll done"
@@ -91,6 +93,7 @@ impl Watcher {
                         tracing::error!(source = %s.id, error = %e, "cannot record the poll error")
                     }
                 }
+                self.record_health(&s.id, Some(error), None).await;
                 self.emit(WatchEvent::Failed {
                     source_id: s.id.clone(),
                     error: error.clone(),
@@ -98,6 +101,37 @@ impl Watcher {
             }
         }
         result
+    }
+
+    /// Records what a poll said about the source's health — its error when it failed, or why
+    /// it parsed nothing — and reports a change (an event, and an operational alert). A
+    /// failure to record it is logged: the poll itself stands.
+    async fn record_health(&self, id: &str, error: Option<&str>, parsed_nothing: Option<&str>) {
+        let (store, source, policy) = (self.store.clone(), id.to_string(), self.health);
+        let (error, nothing) = (
+            error.map(str::to_string),
+            parsed_nothing.map(str::to_string),
+        );
+        let changed = blocking(move || {
+            let poll = match &error {
+                Some(error) => PollHealth::Failed { error },
+                None => PollHealth::Ok {
+                    parsed_nothing: nothing.as_deref(),
+                },
+            };
+            store.record_health(&source, poll, &policy, Utc::now())
+        })
+        .await;
+        match changed {
+            Ok(Some(event)) => {
+                tracing::warn!(source = %event.source_id, state = %event.state, detail = %event.detail, "source health changed");
+                self.emit(WatchEvent::Health(event));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(source = %id, error = %e, "cannot record the source's health")
+            }
+        }
     }
 
     async fn poll_inner(
@@ -186,6 +220,7 @@ impl Watcher {
 
         let (store, id) = (self.store.clone(), s.id.clone());
         let (updates, requests, bytes) = (out.cursor_updates, out.requests, out.bytes);
+        let parsed_nothing = out.parsed_nothing;
         let (hits, analyzed, notes) = blocking(move || {
             let hits = store.commit_poll(&id, &updates, &analyzed, &notes)?;
             if let Err(e) = store.record_traffic(&id, requests, bytes) {
@@ -212,6 +247,7 @@ impl Watcher {
             requests,
             bytes,
             notes,
+            parsed_nothing,
             elapsed: started.elapsed(),
         };
         if !hits.is_empty() {

@@ -34,6 +34,24 @@ pub fn status_line(t: &Totals) -> String {
     s
 }
 
+/// Writes `line` and a newline to stdout. When the reader has gone (`watch | head`), the
+/// process ends quietly with exit code 0, as a pipeline expects — never with a panic; the
+/// state is committed in transactions, so stopping here loses nothing. Other write errors
+/// (stdout closed some other way) are ignored: the results are in the state already.
+pub fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(line.as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 /// `1023 B`, `1.5 KiB`, `2.0 MiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -96,8 +114,8 @@ impl Progress {
     /// Prints a line on stdout without tearing the spinner.
     pub fn println(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| println!("{line}")),
-            None => println!("{line}"),
+            Some(bar) => bar.suspend(|| print_line(line)),
+            None => print_line(line),
         }
     }
 
