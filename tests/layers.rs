@@ -4,7 +4,9 @@
 //! where Cargo forbids such arrows), this test is what keeps import cycles from coming back.
 //!
 //! Test code may import anything: `#[cfg(test)]` items and the files they declare are skipped.
-//! The binary (`src/main.rs`, `src/cli/`) is the top layer and is not checked.
+//! The binary (`src/main.rs`, `src/cli/`) is the top layer and is not checked. Only `crate::`
+//! paths are read: a `super::super::…` that climbed out of a top-level module would not be seen
+//! (write `crate::…` instead).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
