@@ -194,11 +194,27 @@ pub fn load(path: &Path) -> Result<Watchlist, ConfigError> {
     }
 }
 
+/// Largest watchlist file read (a device or a runaway file is refused, not read whole).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest name, alias, reading or exclude phrase, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 fn read_file(path: &Path) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+    use std::io::Read;
+    let read_err = |source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(read_err(std::io::Error::other(format!(
+            "larger than {} MiB: not a watchlist (split a long one into several files of a directory)",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
         let at = e.utf8_error().valid_up_to();

@@ -5,7 +5,7 @@
 //! before it in its own group; `·` separates groups, each a crate of the coming workspace.
 //! `tests/layers.rs` holds the table and fails on any upward import:
 //!
-//! 0. `text` · `durable`
+//! 0. `text` · `durable` · `metrics`
 //! 1. `model`, then `config`
 //! 2. `analyze` · `spread` · `fetch`
 //! 3. `sources`
@@ -33,6 +33,8 @@ pub mod evidence;
 pub mod fetch;
 /// The search index: Tantivy with Lindera and bigram analyzers, reindexing and queries.
 pub mod index;
+/// Operational metrics in the Prometheus text format (`/metrics`).
+pub mod metrics;
 /// The data that flows between stages: `Post`, the analyzer's input, stored timestamps.
 pub mod model;
 /// Who to send it to: RDAP lookups of a site's domain or an IP address (`whois`).

@@ -360,3 +360,63 @@ fn writing_into_a_closed_pipe_ends_quietly_with_exit_0() {
         );
     }
 }
+
+#[test]
+fn inputs_are_bounded_a_runaway_line_file_or_name_is_refused_and_named() {
+    let (dir, path) = temp_watchlist(WATCHLIST);
+    let wl = path.to_str().expect("utf8 path");
+    // A line of 17 MiB (no post is that long): skipped at once, the next line still read.
+    let mut input = vec![b'x'; 17 * 1024 * 1024];
+    input.extend_from_slice("\n{\"id\":\"next\",\"text\":\"山田商事は詐欺会社\"}\n".as_bytes());
+    let out = mimamori(dir.path(), &["analyze", "--watchlist", wl], &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(":1: skipped: line longer than 16 MiB"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["id"], "next");
+    assert_eq!(lines[1]["flagged"], true);
+
+    // A watchlist file larger than any watchlist: refused, not read whole.
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; 17 * 1024 * 1024]).expect("write");
+    let out = mimamori(
+        dir.path(),
+        &["watchlist", "check", big.to_str().expect("utf8")],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("big.toml") && stderr.contains("larger than 16 MiB"),
+        "{stderr}"
+    );
+
+    // A name of a million characters: refused at its line, before the matcher is built.
+    let long = format!(
+        "[[target]]\nid = \"long\"\nkind = \"business\"\nnames = [\"{}\"]\n",
+        "山".repeat(1_000_000)
+    );
+    let (dir, path) = temp_watchlist(&long);
+    let out = mimamori(
+        dir.path(),
+        &["watchlist", "check", path.to_str().expect("utf8")],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("acme.toml:4")
+            && stderr.contains("names")
+            && stderr.contains("longer than 200"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+}

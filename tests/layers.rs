@@ -17,9 +17,13 @@ use crate::support::root;
 /// modules bottom to top. A module may use its own module, any module of a lower layer, and the
 /// modules listed before it in its group; never another group of its own layer.
 const LAYERS: &[&[(&str, &[&str])]] = &[
-    // 0. Text (normalization, readings, tokenizer, personal-value forms, HTML escaping), and
-    //    append-only files that survive a crash.
-    &[("text", &["text"]), ("durable", &["durable"])],
+    // 0. Text (normalization, readings, tokenizer, personal-value forms, HTML escaping),
+    //    append-only files that survive a crash, and the process-wide metrics registry.
+    &[
+        ("text", &["text"]),
+        ("durable", &["durable"]),
+        ("metrics", &["metrics"]),
+    ],
     // 1. Plain data shared by everyone, and the watchlist.
     &[("model", &["model", "config"])],
     // 2. Pure analysis, copy sketches, and the one HTTP client.

@@ -13,6 +13,7 @@ mod faults;
 mod fetch;
 mod health;
 mod layers;
+mod metrics;
 mod search;
 mod serve;
 mod shots;

@@ -412,7 +412,13 @@ impl Dispatcher {
         }
     }
 
+    /// Remembers how `sink`'s last delivery went (and counts it for `/metrics`).
     fn set_failing(&self, sink: &str, error: Option<String>) {
+        let outcome = if error.is_some() { "failed" } else { "sent" };
+        crate::metrics::inc(
+            "mimamori_alert_deliveries_total",
+            &[("sink", sink), ("outcome", outcome)],
+        );
         let mut f = match self.failing.lock() {
             Ok(f) => f,
             Err(p) => p.into_inner(),

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod matcher;
 pub mod pii;
 pub mod risk;
+mod window;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -99,6 +100,10 @@ pub struct Analysis {
     pub severity: u8,
     /// Every match, in text order.
     pub matches: Vec<Match>,
+    /// Set when the post was too long, or held too many matches, to be analyzed or listed
+    /// whole: what was left out (see the limits in `analyze/window.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited: Option<String>,
 }
 
 /// Why an analyzer could not be built.
@@ -187,6 +192,7 @@ impl Analyzer {
                 pii,
                 severity,
                 matches,
+                limited,
             } = out;
             id.clone_from(&post.id);
             targets.clear();
@@ -195,9 +201,10 @@ impl Analyzer {
             pii.clear();
             *severity = 0;
             matches.clear();
+            *limited = None;
             return;
         }
-        *out = self.analyze_ungated(post);
+        *out = self.analyze_bounded(post);
     }
 
     /// Why the gate lets `text` through (`None`: it does not), for tuning the gate.

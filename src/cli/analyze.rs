@@ -1,7 +1,7 @@
 //! `mimamori analyze --watchlist F [INPUT]`: JSON Lines in, one JSON line out per input line,
 //! in order. A bad line yields `{"id", "error"}` for that line and processing goes on (exit 2).
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -44,6 +44,29 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Longest input line read (a post far longer is skipped; its analysis would be capped anyway).
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// Reads past the rest of the current line without keeping it.
+fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                input.consume(n);
+            }
+        }
+    }
+}
+
 /// Analyzes every line of `input` into `out`; returns how many lines were skipped.
 fn analyze_lines(
     analyzer: &Analyzer,
@@ -58,12 +81,30 @@ fn analyze_lines(
     loop {
         buf.clear();
         let n = input
+            .by_ref()
+            .take(MAX_LINE + 1)
             .read_until(b'\n', &mut buf)
             .with_context(|| format!("cannot read {name} after line {line_no}"))?;
         if n == 0 {
             break;
         }
         line_no += 1;
+        if buf.len() as u64 > MAX_LINE && buf.last() != Some(&b'\n') {
+            // Said at once (the rest may never end, as on /dev/zero), then skipped unread.
+            skipped += 1;
+            eprintln!(
+                "mimamori: {name}:{line_no}: skipped: line longer than {} MiB",
+                MAX_LINE / 1024 / 1024
+            );
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({"id": line_no, "line": line_no, "error": "line too long"}),
+            )?;
+            out.write_all(b"\n")?;
+            skip_line(&mut input)
+                .with_context(|| format!("cannot read {name} at line {line_no}"))?;
+            continue;
+        }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {

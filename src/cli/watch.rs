@@ -1,7 +1,8 @@
 //! `mimamori watch [--config F] [--once]`: polls every configured source, records hits in
 //! `<data>/state.sqlite` and prints each new hit on stdout as it is found. Runs until Ctrl-C
 //! or SIGTERM (in-flight commits finish first; a second signal exits at once); `--once` runs
-//! one cycle and exits 0, or 2 when some source failed (each reported on stderr).
+//! one cycle and exits 0, or 3 when a source, an alert sink or a re-check failed (each reported
+//! on stderr). `--metrics-addr ADDR` serves Prometheus metrics at `http://ADDR/metrics`.
 //!
 //! New hits are handed to the screenshot worker after their commit (headless Chromium; see
 //! `mimamori::evidence::screenshot`); `--no-screenshots` or `[evidence] screenshots = false`
@@ -21,6 +22,7 @@ use mimamori::evidence::screenshot::worker::{ShotSender, ShotWorker};
 use mimamori::evidence::screenshot::{ShotConfig, ShotTarget};
 use mimamori::index::SyncHandle;
 use mimamori::recheck::RecheckConfig;
+use mimamori::serve::metrics::{Scrape, serve_metrics};
 use mimamori::store::{Hit, Store};
 use mimamori::watch::progress::Progress;
 use mimamori::watch::{Summary, WatchError, WatchEvent, Watcher};
@@ -37,6 +39,9 @@ pub struct Args {
     /// Take no screenshots or PDFs of new hits (as `[evidence] screenshots = false`).
     #[arg(long)]
     no_screenshots: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while watching (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Period of the plain progress line when stderr is not a terminal.
@@ -72,7 +77,16 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             _ => None,
         };
         let wake = (!dispatcher.is_empty()).then(|| Arc::clone(&dispatcher));
-        let mut outcome = watch(watcher, args.once, data, index.clone(), shots, wake).await;
+        let mut outcome = watch(
+            watcher,
+            args.once,
+            data,
+            index.clone(),
+            shots,
+            wake,
+            args.metrics_addr,
+        )
+        .await;
         let mut partial = false;
         if let (Some(r), true) = (&rechecker, args.once) {
             // A cron-driven `watch --once` re-checks what is due, too.
@@ -163,6 +177,7 @@ async fn watch(
     index: Option<Arc<SyncHandle>>,
     shots: ShotConfig,
     alerts: Option<Arc<Dispatcher>>,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<Outcome> {
     let worker = match watcher.evidence() {
         Some(evidence) if shots.enabled => Some(ShotWorker::start(
@@ -172,6 +187,18 @@ async fn watch(
         )),
         _ => None,
     };
+    if let Some(addr) = metrics_addr {
+        let scrape = Scrape {
+            store: Arc::clone(watcher.store()),
+            data: data.to_path_buf(),
+            fetcher: Some(watcher.fetcher().clone()),
+            shots: worker.as_ref().map(ShotWorker::sender),
+        };
+        let bound = serve_metrics(addr, scrape)
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        eprintln!("mimamori: metrics on http://{bound}/metrics");
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     let watcher = Arc::new(watcher.with_events(tx));
     let progress = Arc::new(Progress::start(Arc::clone(&watcher), PLAIN_PROGRESS));

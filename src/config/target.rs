@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ConfigError, Located, PersonalValue, Target, TargetKind};
+use super::{ConfigError, Located, MAX_NAME_CHARS, PersonalValue, Target, TargetKind};
 use crate::text::pii::{self, PiiKind, WatchedValue};
 
 #[derive(Deserialize)]
@@ -58,17 +58,40 @@ fn strings(
     items: Vec<Spanned<String>>,
 ) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
     for item in items {
         let span = item.span();
         let value = item.into_inner().trim().to_string();
         if value.is_empty() {
             return Err(loc.error(span, format!("{prefix}: {field}: empty string")));
         }
-        if !out.contains(&value) {
+        check_length(loc, prefix, field, &value, span)?;
+        if seen.insert(value.clone()) {
             out.push(value);
         }
     }
     Ok(out)
+}
+
+/// Refuses a value longer than [`MAX_NAME_CHARS`] (a name is a few words, and every form of
+/// every name is compiled into the matcher).
+fn check_length(
+    loc: &Located,
+    prefix: &str,
+    field: &str,
+    value: &str,
+    span: Range<usize>,
+) -> Result<(), ConfigError> {
+    if value.chars().nth(MAX_NAME_CHARS).is_some() {
+        let head: String = value.chars().take(20).collect();
+        return Err(loc.error(
+            span.start..span.start,
+            format!(
+                "{prefix}: {field}: \"{head}…\" is longer than {MAX_NAME_CHARS} characters (a name, alias, reading or phrase is a few words)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn validate_target(
@@ -112,6 +135,7 @@ pub(super) fn validate_target(
         let span = r.span();
         let value = r.into_inner();
         let trimmed: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+        check_length(loc, &prefix, "readings", &trimmed, span.clone())?;
         if trimmed.is_empty() || !crate::text::reading::is_kana(&trimmed) {
             return Err(loc.error(
                 span,

@@ -143,6 +143,11 @@ impl Fetcher {
         let result = self.fetch_inner(&req).await;
         if let Err(e) = &result {
             self.inner.stats.errors.fetch_add(1, Ordering::Relaxed);
+            let host = host_key(&req.url).unwrap_or_default();
+            crate::metrics::inc(
+                "mimamori_fetch_errors_total",
+                &[("host", &host), ("kind", e.kind())],
+            );
             tracing::debug!(host = req.url.host_str().unwrap_or(""), error = %e, "fetch failed");
         }
         result
@@ -157,6 +162,20 @@ impl Fetcher {
             retries: s.retries.load(Ordering::Relaxed),
             errors: s.errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// `mimamori_breaker_open` for every host contacted so far (1 while paused).
+    pub fn metric_levels(&self) -> Vec<crate::metrics::Sample> {
+        self.health()
+            .iter()
+            .map(|h| {
+                crate::metrics::Sample::new(
+                    "mimamori_breaker_open",
+                    &[("host", &h.host)],
+                    if h.paused_until.is_some() { 1.0 } else { 0.0 },
+                )
+            })
+            .collect()
     }
 
     /// The state of every host contacted so far, sorted by host, for reports.
@@ -315,10 +334,26 @@ impl Fetcher {
         let result = self.exchange(call).await;
         let ms = started.elapsed().as_millis() as u64;
         let path = call.url.path();
+        let class = match &result {
+            Ok(Outcome::Response(r)) => crate::metrics::status_class(r.status),
+            Ok(Outcome::Redirect { status, .. } | Outcome::Retryable { status, .. }) => {
+                crate::metrics::status_class(*status)
+            }
+            Err(_) => "error",
+        };
+        crate::metrics::inc(
+            "mimamori_http_requests_total",
+            &[("host", &host.key), ("class", class)],
+        );
         match &result {
             Ok(Outcome::Response(r)) => {
                 let bytes = r.body.len() as u64;
                 self.inner.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
+                crate::metrics::add(
+                    "mimamori_http_response_bytes_total",
+                    &[("host", &host.key)],
+                    bytes,
+                );
                 lock(&host.state).bytes += bytes;
                 tracing::debug!(host = %host.key, path, status = r.status, bytes, ms, "fetched");
             }

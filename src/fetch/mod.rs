@@ -357,6 +357,23 @@ pub enum FetchError {
     },
 }
 
+impl FetchError {
+    /// A short name of the failure for metrics (`timeout`, `disallowed`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Disallowed { .. } => "disallowed",
+            FetchError::CircuitOpen { .. } => "circuit_open",
+            FetchError::Timeout { .. } => "timeout",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::TooManyRedirects { .. } => "redirects",
+            FetchError::Status { .. } => "status",
+            FetchError::Network { .. } => "network",
+            FetchError::Client(_) => "client",
+            FetchError::InvalidRequest { .. } => "invalid_request",
+        }
+    }
+}
+
 /// Counters over the fetcher's life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FetchStats {

@@ -207,6 +207,18 @@ impl SearchIndex {
         })
     }
 
+    /// How far the last commit took in the state (its cursor; the start when none), read
+    /// without taking the writer, so it can be asked while `watch` indexes.
+    pub fn committed_cursor(&self) -> SyncCursor {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .as_deref()
+            .and_then(SyncCursor::parse)
+            .unwrap_or_default()
+    }
+
     /// The index directory.
     pub fn path(&self) -> &Path {
         &self.path

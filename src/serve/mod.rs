@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod html;
+pub mod metrics;
 pub mod pages;
 pub mod view;
 
@@ -132,9 +133,22 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .route("/metrics", axum::routing::get(metrics_page))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// `GET /metrics` (behind the same guard as every route: a token off loopback).
+async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
+    metrics::Scrape {
+        store: Arc::clone(&state.store),
+        data: state.data.clone(),
+        fetcher: None,
+        shots: None,
+    }
+    .respond()
+    .await
 }
 
 /// Binds `addr` (after [`check_bind`]) and serves `state` until `shutdown` resolves; calls

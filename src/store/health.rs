@@ -274,6 +274,49 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Levels for `/metrics` that live in the state: alerts waiting per sink, and each
+    /// source's health.
+    pub fn metric_levels(&self) -> Result<Vec<crate::metrics::Sample>, StoreError> {
+        use crate::metrics::Sample;
+        let conn = self.lock();
+        let mut out = Vec::new();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT sink, COUNT(*) FROM outbox WHERE sent_at IS NULL AND sink != ?1 GROUP BY sink ORDER BY sink",
+            )
+            .map_err(self.sq("cannot read the outbox"))?;
+        let rows = stmt
+            .query_map([super::ANY_SINK], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(self.sq("cannot read the outbox"))?;
+        for row in rows {
+            let (sink, n) = row.map_err(self.sq("cannot read the outbox"))?;
+            out.push(Sample::new(
+                "mimamori_alert_queue_depth",
+                &[("sink", &sink)],
+                n as f64,
+            ));
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT source_id, health FROM source_state ORDER BY source_id")
+            .map_err(self.sq("cannot read source state"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sq("cannot read source state"))?;
+        for row in rows {
+            let (source, state) = row.map_err(self.sq("cannot read source state"))?;
+            out.push(Sample::new(
+                "mimamori_source_health",
+                &[("source", &source), ("state", &state)],
+                1.0,
+            ));
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

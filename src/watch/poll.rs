@@ -68,6 +68,15 @@ impl Watcher {
         match &result {
             Ok(report) => {
                 self.set_failing(&s.id, None);
+                crate::metrics::inc(
+                    "mimamori_polls_total",
+                    &[("source", &s.id), ("outcome", "ok")],
+                );
+                crate::metrics::add(
+                    "mimamori_posts_seen_total",
+                    &[("source", &s.id)],
+                    report.new_posts as u64,
+                );
                 self.record_health(&s.id, None, report.parsed_nothing.as_deref())
                     .await;
                 tracing::info!(
@@ -84,6 +93,10 @@ impl Watcher {
             }
             Err(PollError::Failed(error)) => {
                 self.counters.failed_polls.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::inc(
+                    "mimamori_polls_total",
+                    &[("source", &s.id), ("outcome", "failed")],
+                );
                 self.set_failing(&s.id, Some(error.clone()));
                 tracing::info!(source = %s.id, error = %error, "poll failed");
                 let (store, id, msg) = (self.store.clone(), s.id.clone(), error.clone());
@@ -256,6 +269,9 @@ impl Watcher {
                 .map(|(p, _)| (p.key.as_str(), Arc::new(p.clone())))
                 .collect();
             for hit in hits {
+                for category in &hit.categories {
+                    crate::metrics::inc("mimamori_hits_total", &[("category", category)]);
+                }
                 self.capture_site(&hit.url);
                 if let Some(post) = posts.get(hit.post_key.as_str()) {
                     self.emit(WatchEvent::Hit {

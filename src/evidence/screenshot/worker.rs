@@ -70,6 +70,11 @@ pub struct ShotSender {
 }
 
 impl ShotSender {
+    /// Hits waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Queues a hit; when the queue is full the hit is dropped with a warning (the next
     /// start's recovery takes it).
     pub fn submit(&self, t: ShotTarget) {
