@@ -235,6 +235,57 @@ async fn a_digest_waits_then_sends_everything_queued_in_one_message() {
     assert_eq!(content.lines().count(), 3, "{content}");
 }
 
+/// A crawled URL and post written to use the alert as a megaphone reach Slack and Discord as
+/// text: no `<!channel>`, no disguised `<url|label>` or `[label](url)`, no `@everyone`, and
+/// Discord is told to ping nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_urls_and_posts_reach_chat_webhooks_escaped() {
+    const HOSTILE_URL: &str = "data:,<!channel> <https://evil.example/|…>";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, rx) = receiver(0).await;
+    let wl_path = dir.path().join("wl.toml");
+    let alerts = format!(
+        "[[alert]]\nname = \"slack\"\nkind = \"webhook\"\nformat = \"slack\"\nurl = \"{url}\"\n\n\
+         [[alert]]\nname = \"discord\"\nkind = \"webhook\"\nformat = \"discord\"\nurl = \"{url}\"\n"
+    );
+    std::fs::write(&wl_path, format!("{WATCHLIST}\n{alerts}")).expect("write watchlist");
+    let wl = mimamori::config::load(&wl_path).expect("watchlist");
+    let mut p = post(1, "山田商事は詐欺\u{1b}[2J");
+    p.url = HOSTILE_URL.to_string();
+    let (store, hits) = crate::support::store_analyzed(&dir.path().join("data"), &wl_path, vec![p]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let dispatcher = Dispatcher::new(Arc::new(store), alert::routes(&wl).expect("routes"));
+    let stats = dispatcher.deliver(Utc::now()).await.expect("deliver");
+    assert_eq!(stats.sent, 2);
+    let r = rx.lock().expect("lock");
+    let slack = r
+        .bodies
+        .iter()
+        .find_map(|b| b["text"].as_str())
+        .expect("a slack body");
+    assert!(!slack.contains(['<', '>', '\u{1b}']), "{slack}");
+    assert!(
+        slack.contains("data:,&lt;!channel&gt; &lt;https://evil.example/|…&gt;"),
+        "{slack}"
+    );
+    let discord = r
+        .bodies
+        .iter()
+        .find(|b| b.get("content").is_some())
+        .expect("a discord body");
+    assert_eq!(
+        discord["allowed_mentions"],
+        serde_json::json!({ "parse": [] })
+    );
+    let content = discord["content"].as_str().unwrap_or_default();
+    assert!(
+        !content.contains("<!channel")
+            && !content.contains("<https")
+            && !content.contains('\u{1b}'),
+        "{content}"
+    );
+}
+
 #[test]
 fn bad_alert_tables_are_refused_naming_the_field() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -11,6 +11,7 @@ mod crawl;
 mod evidence;
 mod faults;
 mod fetch;
+mod hardening;
 mod health;
 mod layers;
 mod metrics;

@@ -19,6 +19,7 @@
 //! Operational alerts — a source's health changed (see [`crate::store::HealthEvent`]) — go
 //! to the same sinks through [`HealthSink`], each event once per sink, retried the same way.
 
+pub mod format;
 pub mod sinks;
 
 use std::collections::BTreeMap;
@@ -179,14 +180,23 @@ impl Alert {
         }
     }
 
-    /// One line of text for chat sinks.
+    /// One line of plain text (the e-mail sink): the URL and the matched texts, which come
+    /// from the crawled post, with their control and bidi characters shown as `<U+XXXX>`.
     pub fn line(&self) -> String {
+        let plain = |s: &str| crate::text::control::escape_controls_line(s).into_owned();
+        self.line_with(&plain, &plain)
+    }
+
+    /// One line with every part that is not ours (target id, URL, matched texts) passed
+    /// through `text`, and the URL through `url` (chat formats escape and link each their
+    /// way: [`format`]).
+    pub fn line_with(&self, text: &dyn Fn(&str) -> String, url: &dyn Fn(&str) -> String) -> String {
         let mut s = format!(
             "[mimamori] {} severity {} {} — {}",
-            self.target,
+            text(&self.target),
             self.severity,
             self.categories.join(","),
-            self.url
+            url(&self.url)
         );
         if !self.pii.is_empty() {
             s.push_str(&format!(" (personal data: {})", self.pii.join(",")));
@@ -195,7 +205,8 @@ impl Alert {
             s.push_str(&format!(" · log deadline {}", &d[..d.len().min(10)]));
         }
         if !self.matched.is_empty() {
-            s.push_str(&format!(" · {}", self.matched.join(" ")));
+            let matched: Vec<String> = self.matched.iter().map(|m| text(m)).collect();
+            s.push_str(&format!(" · {}", matched.join(" ")));
         }
         s
     }

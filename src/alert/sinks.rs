@@ -208,7 +208,7 @@ impl Sink for JsonlSink {
 }
 
 /// POSTs alerts as JSON: generic (`{"alerts":[…]}`), Slack (`{"text"}`) or Discord
-/// (`{"content"}`), with the `Idempotency-Key` header (one alert: its key; a digest: the
+/// (`{"content"}`), each escaped for its format ([`super::format`]), with the `Idempotency-Key` header (one alert: its key; a digest: the
 /// SHA-256 of its keys).
 #[derive(Debug)]
 pub struct WebhookSink {
@@ -256,24 +256,10 @@ pub fn delivery_key(alerts: &[Alert]) -> String {
 #[async_trait::async_trait]
 impl Sink for WebhookSink {
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let text = || {
-            alerts
-                .iter()
-                .map(Alert::line)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
         let body = match self.format {
             Format::Generic => serde_json::json!({ "alerts": alerts }),
-            Format::Slack => serde_json::json!({ "text": text() }),
-            Format::Discord => {
-                let mut t = text();
-                // Discord rejects content over 2,000 characters.
-                if t.chars().count() > 1990 {
-                    t = t.chars().take(1990).collect::<String>() + "…";
-                }
-                serde_json::json!({ "content": t })
-            }
+            Format::Slack => super::format::slack(alerts),
+            Format::Discord => super::format::discord(alerts),
         };
         self.post_json(body.to_string(), &delivery_key(alerts))
             .await
@@ -401,23 +387,8 @@ impl EmailSink {
 #[async_trait::async_trait]
 impl Sink for EmailSink {
     async fn send(&self, alerts: &[Alert]) -> Result<(), SinkError> {
-        let subject = match alerts {
-            [one] => format!(
-                "[mimamori] {} severity {} {}",
-                one.target,
-                one.severity,
-                one.categories.join(",")
-            ),
-            many => format!("[mimamori] {} new hits", many.len()),
-        };
-        let mut body = String::new();
-        for a in alerts {
-            body.push_str(&a.line());
-            body.push_str(&format!(
-                "\nhit {} · mimamori evidence export {}\n\n",
-                a.hit_id, a.hit_id
-            ));
-        }
+        let subject = super::format::email_subject(alerts);
+        let body = super::format::email_body(alerts);
         self.send_text(subject, body, &delivery_key(alerts)).await
     }
 }

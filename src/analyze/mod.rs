@@ -544,6 +544,10 @@ mod tests {
             "世田谷区三軒茶屋二丁目11番5号",
             "たなかみさき ブス",
             "タナカミサキの家",
+            "sakura\u{061C}foods scam",
+            "\u{202E}品食らくさ\u{202C}は詐欺",
+            "さくら\u{202E}あいうえおかきくけこさしすせそ品食\u{202C}",
+            "田中美咲の電話 \u{202E}6295-1413-080\u{202C}",
         ];
         for t in tricky {
             finds_a_target_with_and_without_the_gate(&analyzer, t);
@@ -585,7 +589,7 @@ mod tests {
                 "the prescreen rejects only {screened_out} of {total} posts"
             );
         }
-        let tricky: [(&Watchlist, &str); 18] = [
+        let tricky: [(&Watchlist, &str); 20] = [
             (&bench, "ﾔﾏﾀﾞ商事の社長"),
             (&bench, "ＹＡＭＡＤＡ　ＳＨＯＪＩ"),
             (&bench, "Ｙａｍａｄａ Shoji は"),
@@ -604,6 +608,8 @@ mod tests {
             (&example, "SAKURA  FOODS"),
             (&example, "電話は080.3141.5926"),
             (&example, "mail: misaki . tanaka at example . jp"),
+            (&example, "sakura\u{061C}foods"),
+            (&example, "さくら\u{202E}あいうえおかきくけこさしすせそ品食"),
         ];
         for (wl, text) in tricky {
             let analyzer = Analyzer::new(wl).expect("analyzer");
@@ -614,6 +620,40 @@ mod tests {
             assert!(analyzer.prescreen(text), "prescreen should pass {text:?}");
             same_verdict(&analyzer, &text_post(text));
         }
+    }
+
+    /// Bidi and zero-width characters cannot hide a word from the analyzer: a word split by
+    /// them is read whole, and a run under a right-to-left override is read as displayed.
+    #[test]
+    fn hidden_and_reversed_words_are_read_as_displayed() {
+        let wl = crate::config::parse_str(WATCHLIST, std::path::Path::new("example.toml"))
+            .expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        let defamation = |text: &str| {
+            let a = analyzer.analyze(&text_post(text));
+            same_verdict(&analyzer, &text_post(text));
+            a.flagged && a.categories.contains(&Category::Defamation)
+        };
+        assert!(defamation("さくら食品は詐欺"));
+        // Split by zero-width and bidi marks: stripped.
+        assert!(defamation("さくら食品は詐\u{200B}欺"));
+        assert!(defamation("さくら\u{200D}食品は詐\u{2060}欺\u{FEFF}"));
+        assert!(defamation("さくら食品は詐\u{200F}欺\u{061C}"));
+        // Displayed 詐欺 (reversed by the override): read as displayed.
+        assert!(defamation("さくら食品は\u{202E}欺詐\u{202C}"));
+        assert!(defamation("さくら食品は\u{202E}欺詐"));
+        // Logically 詐欺 but displayed 欺詐: no reader sees the word.
+        assert!(!defamation("さくら食品は\u{202E}詐欺\u{202C}"));
+        let a = analyzer.analyze(&text_post("さくら食品は\u{202E}欺詐\u{202C}です"));
+        let risk = a
+            .matches
+            .iter()
+            .find(|m| matches!(m.detail, MatchDetail::Risk { .. }))
+            .expect("a risk match");
+        assert_eq!(
+            risk.text, "\u{202E}欺詐\u{202C}",
+            "located on the whole reversed run"
+        );
     }
 
     /// A service number is ten digits, but not a watched phone: it no longer opens the gate.

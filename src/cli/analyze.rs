@@ -1,5 +1,6 @@
 //! `mimamori analyze --watchlist F [INPUT]`: JSON Lines in, one JSON line out per input line,
-//! in order. A bad line yields `{"id", "error"}` for that line and processing goes on (exit 2).
+//! in order. A bad line yields `{"id", "error"}` for that line and processing goes on (exit 3).
+//! A UTF-8 byte order mark at the start of the input is skipped.
 
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -67,6 +68,9 @@ fn skip_line(input: &mut impl BufRead) -> std::io::Result<()> {
     }
 }
 
+/// The UTF-8 byte order mark, skipped at the start of the input.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Analyzes every line of `input` into `out`; returns how many lines were skipped.
 fn analyze_lines(
     analyzer: &Analyzer,
@@ -105,6 +109,10 @@ fn analyze_lines(
                 .with_context(|| format!("cannot read {name} at line {line_no}"))?;
             continue;
         }
+        // Windows editors start a UTF-8 file with a byte order mark: not part of the JSON.
+        if line_no == 1 && buf.starts_with(UTF8_BOM) {
+            buf.drain(..UTF8_BOM.len());
+        }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
@@ -137,4 +145,32 @@ fn analyze_lines(
         out.write_all(b"\n")?;
     }
     Ok(skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_on_the_first_line_is_skipped() {
+        let wl = mimamori::config::parse_str(
+            "[[target]]\nid = \"yamada\"\nkind = \"business\"\nnames = [\"山田商事\"]\n",
+            std::path::Path::new("wl.toml"),
+        )
+        .expect("watchlist");
+        let analyzer = Analyzer::new(&wl).expect("analyzer");
+        let input = "\u{FEFF}{\"id\":\"1\",\"text\":\"山田商事は詐欺\"}\n\u{FEFF}{\"id\":\"2\",\"text\":\"x\"}\n";
+        let mut out = Vec::new();
+        let skipped =
+            analyze_lines(&analyzer, input.as_bytes(), &mut out, "test").expect("analyze");
+        let out = String::from_utf8(out).expect("utf8");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(lines[0]["targets"], serde_json::json!(["yamada"]), "{out}");
+        // Only the start of the input may carry one: elsewhere it is an error, as before.
+        assert_eq!(skipped, 1, "{out}");
+        assert!(lines[1].get("error").is_some(), "{out}");
+    }
 }

@@ -232,7 +232,7 @@ async fn demo(args: &Args, dir: &Path, scripted: Vec<DemoPost>) -> anyhow::Resul
         t.hits
     );
     for (source, error) in &summary.failing {
-        eprintln!("mimamori: source failed: {source}: {error}");
+        eprintln!("mimamori: source failed: {source}: {}", super::line(error));
     }
     if t.polls == 0 && t.failed_polls > 0 {
         anyhow::bail!(
@@ -299,9 +299,10 @@ async fn print_hits(
     while let Some(ev) = rx.recv().await {
         match ev {
             WatchEvent::Hit { hit, post } => progress.println(&describe(&hit, &post)),
-            WatchEvent::Failed { source_id, error } => {
-                progress.println_err(&format!("mimamori: {source_id}: {error}"))
-            }
+            WatchEvent::Failed { source_id, error } => progress.println_err(&format!(
+                "mimamori: {source_id}: {}",
+                super::line(&error.to_string())
+            )),
             WatchEvent::Polled(report) => {
                 if let (Some(index), true) = (&index, report.new_posts > 0) {
                     index.wake();
@@ -316,15 +317,17 @@ async fn print_hits(
 }
 
 /// A hit as the demo prints it: target, categories, severity, URL, masked personal data, the
-/// matched text. Never the whole post body.
+/// matched text. Never the whole post body; crawled parts with their control and bidi
+/// characters shown as `<U+XXXX>`.
 fn describe(hit: &Hit, post: &Post) -> String {
+    let line = super::line;
     let mut s = format!(
         "HIT [{}] severity {:>3}  {}  categories: {}\n      {}",
         post.source_kind,
         hit.severity,
         hit.target,
         hit.categories.join(","),
-        hit.url
+        line(&hit.url)
     );
     if !hit.pii.is_empty() {
         s.push_str(&format!("\n      personal data: {}", hit.pii.join(",")));
@@ -336,11 +339,11 @@ fn describe(hit: &Hit, post: &Post) -> String {
             "risk" => m.label.split(':').next().unwrap_or("risk").to_string(),
             _ => m.label.clone(),
         };
-        s.push_str(&format!("\n      {what}: 「{}」", m.text));
+        s.push_str(&format!("\n      {}: 「{}」", line(&what), line(&m.text)));
     }
     let found = Utc::now().with_timezone(&jst()).format("%H:%M:%S");
     match &post.posted_at_raw {
-        Some(raw) => s.push_str(&format!("\n      posted {raw}, found {found} JST")),
+        Some(raw) => s.push_str(&format!("\n      posted {}, found {found} JST", line(raw))),
         None => s.push_str(&format!("\n      found {found} JST")),
     }
     s
@@ -350,4 +353,40 @@ fn describe(hit: &Hit, post: &Post) -> String {
 fn shell_path(p: &Path) -> String {
     let s = p.display().to_string();
     if s.contains(' ') { format!("'{s}'") } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_hit_lines_show_controls() {
+        let hit = super::super::watch::tests::hostile_hit();
+        let post = Post {
+            key: hit.post_key.clone(),
+            source_kind: "5ch".into(),
+            source_id: hit.source_id.clone(),
+            source_url: "https://egg.5ch.net/x/".into(),
+            url: hit.url.clone(),
+            thread_title: None,
+            number: Some(1),
+            author_name: None,
+            author_id: None,
+            posted_at_raw: Some("2026/01/01\x1b[2J".into()),
+            posted_at: None,
+            body: String::new(),
+            body_html: None,
+            fetched_at: Utc::now(),
+        };
+        let text = describe(&hit, &post);
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n')
+                    || mimamori::text::control::is_bidi_control(c)),
+            "{text:?}"
+        );
+        assert!(text.contains("「詐<U+001B>[2J欺」"), "{text}");
+        assert!(text.contains("posted 2026/01/01<U+001B>[2J"), "{text}");
+    }
 }

@@ -1,5 +1,10 @@
 //! `mimamori evidence show HIT` prints the stored HTTP response a hit was found in (from the
-//! WARC records captured at fetch time); `mimamori evidence export HIT --out DIR|FILE.zip`
+//! WARC records captured at fetch time): the body decoded in its charset (the `Content-Type`
+//! or `<meta>` it was served with, else the source's: Shift_JIS for 5ch, EUC-JP for したらば),
+//! personal values masked (`--unmasked` shows them as posted), control and bidi characters
+//! shown as `<U+XXXX>`; `--raw` writes the stored bytes as they are (to a file or a pipe, never
+//! to a terminal). The packet (`export`) always holds the bytes as stored.
+//! `mimamori evidence export HIT --out DIR|FILE.zip`
 //! writes the legal packet; `mimamori evidence verify [PATH]` re-hashes every
 //! evidence byte range and the ledger chain and reports the first break (exit 1);
 //! `mimamori evidence screenshot HIT` takes a hit's screenshots and PDF now, by hand (headless
@@ -17,7 +22,8 @@ use mimamori::store::{STATE_FILE, Store};
 /// Evidence subcommands.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Print the stored HTTP response (status, headers, body) a hit was found in.
+    /// Print the stored HTTP response (status, headers, body) a hit was found in, decoded in
+    /// its charset, personal values masked.
     Show {
         /// The hit id (`mimamori hits`).
         hit: i64,
@@ -25,6 +31,16 @@ pub enum Command {
         /// response.
         #[arg(long)]
         all: bool,
+        /// Write the stored bytes exactly as kept (charset, controls, personal values): for a
+        /// file or a pipe; refused when stdout is a terminal.
+        #[arg(long)]
+        raw: bool,
+        /// Show personal values as posted instead of masked.
+        #[arg(long)]
+        unmasked: bool,
+        /// Watchlist whose personal values are masked (default: watchlists/*.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Write the legal packet of a hit: WARC records, post, report.html (Japanese), manifest.
     Export {
@@ -76,7 +92,20 @@ pub struct SendToArgs {
 
 pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
     match cmd {
-        Command::Show { hit, all } => show(*hit, *all, data),
+        Command::Show {
+            hit,
+            all,
+            raw,
+            unmasked,
+            config,
+        } => {
+            let how = ShowHow {
+                all: *all,
+                raw: *raw,
+                unmasked: *unmasked,
+            };
+            show(*hit, how, config.as_deref(), data)
+        }
         Command::Export { hit, out, send_to } => export(*hit, out.as_deref(), send_to, data),
         Command::Verify { path } => verify(path.as_deref(), data),
         Command::Screenshot {
@@ -87,8 +116,20 @@ pub fn run(cmd: &Command, data: &Path) -> anyhow::Result<Outcome> {
     }
 }
 
-fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
-    let (_, hit) = open_hit(data, hit_id)?;
+/// What `evidence show` prints.
+#[derive(Debug, Clone, Copy)]
+struct ShowHow {
+    /// Every record, not only the response.
+    all: bool,
+    /// The stored bytes as they are.
+    raw: bool,
+    /// Personal values in clear.
+    unmasked: bool,
+}
+
+fn show(hit_id: i64, how: ShowHow, config: Option<&Path>, data: &Path) -> anyhow::Result<Outcome> {
+    use std::io::IsTerminal;
+    let (store, hit) = open_hit(data, hit_id)?;
     let dir = evidence::evidence_dir(data);
     let entries: Vec<_> = ledger::entries(&dir)?
         .into_iter()
@@ -101,15 +142,28 @@ fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
             dir.display()
         );
     };
+    if how.raw && std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "--raw writes the stored bytes as they are, control characters included: redirect \
+             it to a file or a pipe (`mimamori evidence show {hit_id} --raw > response.http`)"
+        );
+    }
     let records = evidence::read_entry(&dir, entry)?;
+    let block = evidence::warc::response_block(&records);
+    let source_kind = store.post(&hit.post_key)?.map(|p| p.source_kind);
+    let default = default_encoding(source_kind.as_deref());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if all {
-        out.write_all(&records)
-            .context("cannot write the records")?;
-        return Ok(Outcome::Ok);
+    if how.all {
+        if how.raw {
+            out.write_all(&records)
+                .context("cannot write the records")?;
+            return Ok(Outcome::Ok);
+        }
+        let text = records_text(&records, default);
+        return write_shown(&mut out, &text, how, config);
     }
-    let block = evidence::warc::response_block(&records).with_context(|| {
+    let block = block.with_context(|| {
         format!(
             "{}: the capture at offset {} holds no response record",
             entry.path, entry.offset
@@ -117,9 +171,88 @@ fn show(hit_id: i64, all: bool, data: &Path) -> anyhow::Result<Outcome> {
     })?;
     eprintln!(
         "mimamori: hit {hit_id}: {} captured {} ({}, ledger entry {})",
-        entry.url, entry.captured_at, entry.path, entry.seq
+        super::line(&entry.url),
+        entry.captured_at,
+        entry.path,
+        entry.seq
     );
-    out.write_all(block).context("cannot write the response")?;
+    if how.raw {
+        out.write_all(block).context("cannot write the response")?;
+        return Ok(Outcome::Ok);
+    }
+    let (head, body) = mimamori::fetch::charset::decode_response_message(block, default);
+    eprintln!(
+        "mimamori: body decoded as {}{}",
+        body.encoding.name(),
+        if body.replaced > 0 {
+            format!(" ({} malformed sequences shown as U+FFFD)", body.replaced)
+        } else {
+            String::new()
+        }
+    );
+    write_shown(&mut out, &format!("{head}{}", body.text), how, config)
+}
+
+/// The charset a source's responses are read in when they do not say (what its requests ask
+/// the fetcher for).
+fn default_encoding(source_kind: Option<&str>) -> &'static encoding_rs::Encoding {
+    match source_kind {
+        Some("5ch") => encoding_rs::SHIFT_JIS,
+        Some("shitaraba") => encoding_rs::EUC_JP,
+        _ => encoding_rs::UTF_8,
+    }
+}
+
+/// Concatenated WARC records as text: each record's header as written, a response's message
+/// decoded in its charset, every other block as UTF-8.
+fn records_text(records: &[u8], default: &'static encoding_rs::Encoding) -> String {
+    let mut out = String::new();
+    let mut rest = records;
+    while !rest.is_empty() {
+        let Some(head_end) = rest.windows(4).position(|w| w == b"\r\n\r\n") else {
+            out.push_str(&String::from_utf8_lossy(rest));
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest[..head_end + 4]);
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|n| n.trim().parse::<usize>().ok());
+        let Some(block) = length.and_then(|n| rest.get(head_end + 4..head_end + 4 + n)) else {
+            out.push_str(&String::from_utf8_lossy(rest));
+            break;
+        };
+        out.push_str(&head);
+        if head.lines().any(|l| l == "WARC-Type: response") {
+            let (h, body) = mimamori::fetch::charset::decode_response_message(block, default);
+            out.push_str(&h);
+            out.push_str(&body.text);
+        } else {
+            out.push_str(&String::from_utf8_lossy(block));
+        }
+        rest = rest.get(head_end + 4 + block.len()..).unwrap_or_default();
+        let after = rest.len() - rest.trim_ascii_start().len();
+        out.push_str(&"\n".repeat(after.min(2)));
+        rest = rest.trim_ascii_start();
+    }
+    out
+}
+
+/// Writes evidence text for a person to read: masked unless `--unmasked`, control and bidi
+/// characters shown as `<U+XXXX>`.
+fn write_shown(
+    out: &mut impl Write,
+    text: &str,
+    how: ShowHow,
+    config: Option<&Path>,
+) -> anyhow::Result<Outcome> {
+    let text = if how.unmasked {
+        text.to_string()
+    } else {
+        super::masker(config)?.mask(text)
+    };
+    out.write_all(mimamori::text::control::escape_controls(&text).as_bytes())
+        .context("cannot write the response")?;
     Ok(Outcome::Ok)
 }
 

@@ -1,7 +1,9 @@
 //! `mimamori hits [--new] [--json] [--target ID]`: the recorded hits, newest first, from
 //! `<data>/state.sqlite`. `--json` prints one JSON array (design.md §3: `id`, `target`, `url`,
 //! `post_key`, `posted_at`, `categories`, `severity`, `status`, plus `pii`, `source_id`,
-//! `created_at` and the matches, personal values masked).
+//! `created_at` and the matches, personal values masked: as stored, and every watched value
+//! of the watchlist again, `--config F` or `watchlists/*.toml`). Crawled text printed as text
+//! has its control and bidi characters shown as `<U+XXXX>`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -27,6 +29,9 @@ pub struct Args {
     /// At most this many.
     #[arg(long)]
     limit: Option<usize>,
+    /// Watchlist whose personal values are masked (default: watchlists/*.toml).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
@@ -44,7 +49,11 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         limit: args.limit,
         ..Default::default()
     };
-    let hits = store.hits(&filter)?;
+    let mut hits = store.hits(&filter)?;
+    let masker = super::masker(args.config.as_deref())?;
+    for h in &mut hits {
+        mimamori::serve::view::mask_hit(&masker, h);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut checks = HashMap::new();
@@ -78,10 +87,11 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
                 v
             })
             .collect();
-        serde_json::to_writer_pretty(&mut out, &rows).context("cannot write the hits")?;
-        writeln!(out).context("cannot write the hits")?;
+        let json = serde_json::to_string_pretty(&rows).context("cannot serialize the hits")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the hits")?;
         return Ok(Outcome::Ok);
     }
+    let line = super::line;
     for h in &hits {
         writeln!(
             out,
@@ -91,7 +101,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             h.severity,
             h.target,
             h.categories.join(","),
-            h.url
+            line(&h.url)
         )
         .context("cannot write the hits")?;
         let posted = h.posted_at.as_deref().unwrap_or("-");
@@ -100,14 +110,20 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         } else {
             format!("  personal data: {}", h.pii.join(","))
         };
-        writeln!(out, "       posted {posted}  found {}{pii}", h.created_at)
-            .context("cannot write the hits")?;
+        writeln!(
+            out,
+            "       posted {}  found {}{pii}",
+            line(posted),
+            h.created_at
+        )
+        .context("cannot write the hits")?;
         if let Some(c) = checks.get(&h.post_key) {
-            writeln!(out, "       {}", liveness_line(c, &store.triage(h.id)?))
-                .context("cannot write the hits")?;
+            let l = liveness_line(c, &store.triage(h.id)?);
+            writeln!(out, "       {}", line(&l)).context("cannot write the hits")?;
         }
         if let Some(s) = spreads.get(&h.id) {
-            writeln!(out, "       {}", spread_line(h.id, s)).context("cannot write the hits")?;
+            writeln!(out, "       {}", line(&spread_line(h.id, s)))
+                .context("cannot write the hits")?;
         }
     }
     if hits.is_empty() {

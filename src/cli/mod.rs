@@ -118,9 +118,12 @@ pub fn main() -> ExitCode {
         // The reader of stdout has gone (`| head`): end quietly, as a pipeline expects.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mimamori: error: {e}");
+            // Errors may quote what a server sent or a post held (line breaks are kept: a
+            // config error shows the lines around it).
+            use mimamori::text::control::escape_controls;
+            eprintln!("mimamori: error: {}", escape_controls(&e.to_string()));
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", escape_controls(&cause.to_string()));
             }
             ExitCode::from(1)
         }
@@ -139,13 +142,54 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Logs on stderr, in colour only when stderr is a terminal (a log file gets no ANSI codes).
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("MIMAMORI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Serialized JSON holding crawled text, with its DEL, C1 and bidi characters as `\uXXXX`
+/// escapes (the same JSON value, safe on a terminal: [`mimamori::text::control::escape_json`]).
+fn json(s: &str) -> std::borrow::Cow<'_, str> {
+    mimamori::text::control::escape_json(s)
+}
+
+/// One line of crawled text as a terminal may show it: controls, line breaks and bidi
+/// characters as `<U+XXXX>` ([`mimamori::text::control`]).
+fn line(s: &str) -> std::borrow::Cow<'_, str> {
+    mimamori::text::control::escape_controls_line(s)
+}
+
+/// The masker for what a command shows people: the watched values of `--config` F (an error
+/// when it does not load), else of `watchlists/` when there is one (a warning when it does not
+/// load), else only what the detector finds (said on stderr).
+fn masker(config: Option<&std::path::Path>) -> anyhow::Result<mimamori::analyze::pii::Masker> {
+    use mimamori::analyze::pii::Masker;
+    let watchlist = match config {
+        Some(p) => Some(load_watchlist(Some(p))?),
+        None if std::path::Path::new("watchlists").is_dir() => match load_watchlist(None) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!(
+                    "mimamori: warning: watchlists/ not loaded ({e:#}): only personal data the detector finds is masked"
+                );
+                None
+            }
+        },
+        None => {
+            eprintln!(
+                "mimamori: note: no watchlist (--config F or watchlists/): only personal data the detector finds is masked"
+            );
+            None
+        }
+    };
+    Ok(Masker::of_watchlist(watchlist.as_ref()))
 }
 
 /// Loads `--watchlist`/`--config` if given, else every `watchlists/*.toml`.

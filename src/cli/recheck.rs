@@ -64,7 +64,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         .context("cannot start the async runtime")?;
     let all = args.all || only.is_some();
     let s = runtime.block_on(rechecker.run_due(chrono::Utc::now(), all, only.as_deref()))?;
-    eprintln!("mimamori: {s}");
+    // The first failure may quote what a server answered.
+    eprintln!("mimamori: {}", super::line(&s.to_string()));
     Ok(if s.failed > 0 {
         Outcome::Partial
     } else {

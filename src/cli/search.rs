@@ -1,5 +1,8 @@
 //! `mimamori search QUERY [--target ID] [--category C] [--source KIND] [--since 7d]
-//! [--until …] [--limit N] [--json]`: full-text search of `<data>/tantivy/`.
+//! [--until …] [--limit N] [--json] [--config F]`: full-text search of `<data>/tantivy/`.
+//! Snippets and titles are masked as the page masks them (every watched value of the
+//! watchlist, whatever the detector finds); crawled text printed as text has its control and
+//! bidi characters shown as `<U+XXXX>`.
 
 use std::io::Write;
 use std::path::Path;
@@ -55,6 +58,9 @@ pub struct Args {
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
+    /// Watchlist whose personal values are masked (default: watchlists/*.toml).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
 }
 
 /// A duration back from now (`7d`), a date at midnight JST, or an RFC 3339 time.
@@ -97,12 +103,17 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         until: args.until,
         limit: args.limit,
     };
-    let results = index.search(&request)?;
+    let mut results = index.search(&request)?;
+    let masker = super::masker(args.config.as_deref())?;
+    for r in &mut results {
+        mimamori::serve::view::mask_result(&masker, r);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &results).context("cannot write the results")?;
-        writeln!(out).context("cannot write the results")?;
+        let json =
+            serde_json::to_string_pretty(&results).context("cannot serialize the results")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the results")?;
         return Ok(Outcome::Ok);
     }
     for r in &results {
@@ -129,9 +140,10 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
                 r.status
             )
         };
-        writeln!(out, "{posted}  {}{targets}{flagged}", r.source)
-            .and_then(|()| writeln!(out, "  {}", r.url))
-            .and_then(|()| writeln!(out, "  {}", r.snippet))
+        let line = super::line;
+        writeln!(out, "{posted}  {}{targets}{flagged}", line(&r.source))
+            .and_then(|()| writeln!(out, "  {}", line(&r.url)))
+            .and_then(|()| writeln!(out, "  {}", line(&r.snippet)))
             .and_then(|()| writeln!(out))
             .context("cannot write the results")?;
     }

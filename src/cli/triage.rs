@@ -48,19 +48,27 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
     let mut out = stdout.lock();
     if args.json {
         let value = serde_json::json!({ "hit": hit, "history": history });
-        serde_json::to_writer_pretty(&mut out, &value).context("cannot write the hit")?;
-        writeln!(out).context("cannot write the hit")?;
+        let json = serde_json::to_string_pretty(&value).context("cannot serialize the hit")?;
+        writeln!(out, "{}", super::json(&json)).context("cannot write the hit")?;
         return Ok(Outcome::Ok);
     }
-    writeln!(out, "#{} {} {} {}", hit.id, hit.status, hit.target, hit.url)
-        .context("cannot write the hit")?;
+    let line = super::line;
+    writeln!(
+        out,
+        "#{} {} {} {}",
+        hit.id,
+        hit.status,
+        hit.target,
+        line(&hit.url)
+    )
+    .context("cannot write the hit")?;
     writeln!(out, "history:").context("cannot write the hit")?;
     writeln!(out, "  {}  new (recorded)", hit.created_at).context("cannot write the hit")?;
     for t in &history {
         let note = t
             .note
             .as_deref()
-            .map(|n| format!("  {n}"))
+            .map(|n| format!("  {}", line(n)))
             .unwrap_or_default();
         writeln!(out, "  {}  {}{note}", t.at, t.status).context("cannot write the hit")?;
     }

@@ -272,7 +272,10 @@ async fn print_events(
                 }
             }
             WatchEvent::Failed { source_id, error } if failures => {
-                progress.println_err(&format!("mimamori: {source_id}: {error}"));
+                progress.println_err(&format!(
+                    "mimamori: {source_id}: {}",
+                    super::line(&error.to_string())
+                ));
             }
             WatchEvent::Polled(report) if report.new_posts > 0 => {
                 if let Some(index) = &index {
@@ -294,7 +297,8 @@ async fn print_events(
     }
 }
 
-/// One line per hit: `HIT  75 yamada defamation,insult https://… [phone]`.
+/// One line per hit: `HIT  75 yamada defamation,insult https://… [phone]`; a crawled URL's
+/// control and bidi characters are shown as `<U+XXXX>`.
 pub fn hit_line(hit: &Hit) -> String {
     let pii = if hit.pii.is_empty() {
         String::new()
@@ -306,7 +310,7 @@ pub fn hit_line(hit: &Hit) -> String {
         hit.severity,
         hit.target,
         hit.categories.join(","),
-        hit.url,
+        super::line(&hit.url),
         pii
     )
 }
@@ -314,7 +318,7 @@ pub fn hit_line(hit: &Hit) -> String {
 fn report(summary: &Summary, data: &Path, once: bool) -> anyhow::Result<Outcome> {
     let t = &summary.totals;
     for (source, error) in &summary.failing {
-        eprintln!("mimamori: source failed: {source}: {error}");
+        eprintln!("mimamori: source failed: {source}: {}", super::line(error));
     }
     eprintln!(
         "mimamori: {} sources, {} polls, {} requests, {} new posts, {} new hits{}; state in {}",
@@ -365,5 +369,50 @@ async fn wait_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A hit whose URL was written to take over the terminal.
+    pub(crate) fn hostile_hit() -> Hit {
+        Hit {
+            id: 1,
+            post_key: "5ch:x/1/1".into(),
+            source_id: "5ch-test".into(),
+            target: "yamada".into(),
+            categories: vec!["defamation".into()],
+            pii: vec![],
+            severity: 80,
+            posted_at: None,
+            url: "https://egg.5ch.net/x\x1b]0;pwned\x07\u{202E}lmth.\n#2 HIT 99".into(),
+            matches: vec![mimamori::store::HitMatch {
+                kind: "risk".into(),
+                label: "defamation:詐欺".into(),
+                text: "詐\x1b[2J欺".into(),
+                field: None,
+                start: None,
+                end: None,
+            }],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            status: "new".into(),
+        }
+    }
+
+    #[test]
+    fn hit_lines_show_controls_and_stay_one_line() {
+        let line = hit_line(&hostile_hit());
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || mimamori::text::control::is_bidi_control(c)),
+            "{line:?}"
+        );
+        assert!(
+            line.ends_with("x<U+001B>]0;pwned<U+0007><U+202E>lmth.<U+000A>#2 HIT 99"),
+            "{line}"
+        );
     }
 }

@@ -64,12 +64,16 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
                 serde_json::to_value(d).context("cannot serialize the deadlines")?,
             );
         }
-        outln!("{v}");
+        outln!("{}", super::json(&v.to_string()));
         return Ok(Outcome::Ok);
     }
+    // What an RDAP server answered (names, addresses, remarks) is shown, not interpreted.
     let text = report.text();
     if !text.is_empty() {
-        outln!("{}", text.trim_end_matches('\n'));
+        outln!(
+            "{}",
+            mimamori::text::control::escape_controls(text.trim_end_matches('\n'))
+        );
     }
     if let (Some(t), Some(d)) = (posted, &d) {
         let jst = t.with_timezone(&mimamori::model::jst());

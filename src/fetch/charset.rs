@@ -32,6 +32,29 @@ pub fn decode(body: &[u8], content_type: Option<&str>, default: &'static Encodin
     }
 }
 
+/// A stored HTTP response message (status line, headers, a blank line, the body as received,
+/// as the evidence keeps it) as text: the head as written (UTF-8, lossily) and the body decoded
+/// like a fetched one ([`decode`]) by the `Content-Type` of the head, a BOM, a `<meta>` or XML
+/// declaration, else `default`. A message without a blank line is all head.
+pub fn decode_response_message(
+    message: &[u8],
+    default: &'static Encoding,
+) -> (String, DecodedText) {
+    let (head, body) = match find(message, b"\r\n\r\n") {
+        Some(at) => (&message[..at + 4], &message[at + 4..]),
+        None => (message, &message[message.len()..]),
+    };
+    let head = String::from_utf8_lossy(head).into_owned();
+    let content_type = head.lines().skip(1).find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-type")
+            .then(|| value.trim())
+    });
+    let body = decode(body, content_type, default);
+    (head, body)
+}
+
 /// The charset of a body without a BOM: header, then meta (HTML or unknown content types
 /// only, so a JSON post quoting `<meta charset>` cannot switch the charset), then the XML
 /// declaration, then `default`.
@@ -242,6 +265,28 @@ mod tests {
     use encoding_rs::{EUC_JP, SHIFT_JIS, UTF_8};
 
     use super::*;
+
+    /// 5ch answers in Shift_JIS, したらば in EUC-JP, neither always saying so: a stored
+    /// response is read by its header when there is one, else by the source's default.
+    #[test]
+    fn stored_responses_are_read_in_their_charset() {
+        let sjis = SHIFT_JIS.encode("山田商事は詐欺").0;
+        let mut message = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n".to_vec();
+        message.extend_from_slice(&sjis);
+        let (head, body) = decode_response_message(&message, SHIFT_JIS);
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.ends_with("\r\n\r\n"));
+        assert_eq!(body.text, "山田商事は詐欺");
+        assert_eq!(body.replaced, 0);
+        let euc = EUC_JP.encode("したらば掲示板").0;
+        let mut message =
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=EUC-JP\r\n\r\n".to_vec();
+        message.extend_from_slice(&euc);
+        let (_, body) = decode_response_message(&message, UTF_8);
+        assert_eq!(body.text, "したらば掲示板");
+        assert_eq!(body.encoding, EUC_JP);
+        let (head, body) = decode_response_message(b"HTTP/1.1 204", UTF_8);
+        assert_eq!((head.as_str(), body.text.as_str()), ("HTTP/1.1 204", ""));
+    }
 
     #[test]
     fn shift_jis_is_windows_31j() {

@@ -5,11 +5,16 @@
 //! Every piece of crawled or user-given text reaches the page through [`esc`] (text and
 //! attribute values alike: it escapes `& < > " '`), and URLs through [`href`], which also
 //! refuses every scheme but http(s). Nothing else writes text into markup.
+//!
+//! Control and bidi characters are shown, not obeyed: a RIGHT-TO-LEFT OVERRIDE would make the
+//! page show a run reversed (`\u{202E}欺詐` displayed as 詐欺), so the analyst would not see
+//! what the post holds. [`esc`] writes each as the text `<U+202E>`; post text (the body, the
+//! snippets) goes through [`esc_text`], which puts that marker in a `<span class="ctl">`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-pub use crate::text::html::esc;
+pub use crate::text::html::{esc, esc_text};
 
 /// An http(s) URL escaped for an `href`; `None` for any other scheme (`javascript:`…).
 pub fn href(url: &str) -> Option<String> {
@@ -32,13 +37,13 @@ pub fn marked_html(snippet: &str) -> String {
     while let Some(open) = rest.find('«') {
         let after = &rest[open + '«'.len_utf8()..];
         let Some(close) = after.find('»') else { break };
-        out.push_str(&esc(&rest[..open]));
+        out.push_str(&esc_text(&rest[..open]));
         out.push_str("<mark>");
-        out.push_str(&esc(&after[..close]));
+        out.push_str(&esc_text(&after[..close]));
         out.push_str("</mark>");
         rest = &after[close + '»'.len_utf8()..];
     }
-    out.push_str(&esc(rest));
+    out.push_str(&esc_text(rest));
     out
 }
 
@@ -57,16 +62,16 @@ pub fn highlight(text: &str, marks: &[(usize, usize, &str)]) -> String {
         if s < at {
             continue;
         }
-        out.push_str(&esc(&text[at..s]));
+        out.push_str(&esc_text(&text[at..s]));
         let _ = write!(
             out,
             "<mark class=\"{}\">{}</mark>",
             esc(class),
-            esc(&text[s..e])
+            esc_text(&text[s..e])
         );
         at = e;
     }
-    out.push_str(&esc(&text[at..]));
+    out.push_str(&esc_text(&text[at..]));
     out.replace('\n', "<br>")
 }
 
@@ -107,6 +112,7 @@ mark.risk{background:#ffc9c9}mark.pii{background:#d0bfff}mark.target{background:
 .error{background:#fdecea;border:1px solid #f5b7b1;border-radius:8px;padding:.8rem 1rem}
 .facets a{text-decoration:none;color:#1a56b8}
 .muted{color:#8a94a6}
+.ctl{color:#c62828;background:#fdecea;font-size:.8em;border-radius:2px;unicode-bidi:isolate}
 ol.history{padding-left:1.2rem;margin:.3rem 0}
 "#;
 
@@ -253,6 +259,7 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::control::is_bidi_control;
 
     #[test]
     fn everything_is_escaped() {
@@ -261,6 +268,30 @@ mod tests {
         assert!(!out.contains('<') && !out.contains('>') && !out.contains('"'));
         assert!(!highlight(evil, &[(0, 8, "x\"onmouseover")]).contains("<script"));
         assert!(!marked_html("«<b>»").contains("<b>"));
+    }
+
+    #[test]
+    fn bidi_and_controls_are_shown_not_obeyed() {
+        let post = "山田商事は\u{202E}欺詐\u{202C}\x1b[2J\u{2067}x\u{200F}";
+        for out in [esc(post), highlight(post, &[]), marked_html(post)] {
+            assert!(
+                !out.chars().any(|c| c.is_control() || is_bidi_control(c)),
+                "{out:?}"
+            );
+            for marker in [
+                "&lt;U+202E&gt;",
+                "&lt;U+202C&gt;",
+                "&lt;U+001B&gt;",
+                "&lt;U+2067&gt;",
+            ] {
+                assert!(out.contains(marker), "{marker} missing: {out}");
+            }
+            // Logical order kept: the page shows 欺詐 between its markers, not 詐欺.
+            assert!(out.contains("欺詐") && !out.contains("詐欺"), "{out}");
+        }
+        assert!(highlight(post, &[]).contains("<span class=\"ctl\""));
+        assert!(!esc(post).contains("<span"), "attributes get no markup");
+        assert_eq!(highlight("a\r\nb", &[]), "a\r<br>b");
     }
 
     #[test]

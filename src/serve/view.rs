@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{ApiError, AppState};
-use crate::analyze::pii::{self, WatchedValue};
+use crate::analyze::pii::{self, Masker, WatchedValue, apply_masks};
 use crate::config::TargetKind;
 use crate::index::SearchIndex;
 use crate::index::facets::DayCount;
@@ -134,7 +134,19 @@ pub fn queue(state: &AppState, f: &QueueFilter) -> Result<Vec<Hit>, ApiError> {
             .then_with(|| b.id.cmp(&a.id))
     });
     hits.truncate(f.limit.max(1));
+    let masker = Masker::of_watchlist(state.watchlist.as_ref());
+    for h in &mut hits {
+        mask_hit(&masker, h);
+    }
     Ok(hits)
+}
+
+/// A hit's match texts masked again by `masker` (they are stored masked by the detector's
+/// view; this adds every watched value): for the queue, the detail and `mimamori hits`.
+pub fn mask_hit(masker: &Masker, hit: &mut Hit) {
+    for m in &mut hit.matches {
+        m.text = masker.mask(&m.text);
+    }
 }
 
 /// A post as the detail shows it: body with personal values masked.
@@ -204,22 +216,25 @@ pub struct HitDetail {
     pub deadlines: Option<Deadlines>,
 }
 
-/// Ranges of `body` to mask, with their masks: every personal-data match of the hit that has
-/// an offset, plus whatever the detector finds now. Sorted, non-overlapping.
-fn mask_ranges(body: &str, matches: &[HitMatch]) -> Vec<(Range<usize>, String)> {
-    let mut ranges: Vec<(Range<usize>, String)> = Vec::new();
+/// Ranges of `text` to mask, with their masks: every personal-data match of the hit in that
+/// field that has an offset, plus whatever the masker finds now (the detector's findings and
+/// every watched value). Sorted, non-overlapping.
+fn mask_ranges(
+    masker: &Masker,
+    text: &str,
+    field: &str,
+    matches: &[HitMatch],
+) -> Vec<(Range<usize>, String)> {
+    let mut ranges = masker.ranges(text);
     for m in matches {
         if m.kind == "pii"
-            && m.field.as_deref().unwrap_or("text") == "text"
+            && m.field.as_deref().unwrap_or("text") == field
             && let (Some(s), Some(e)) = (m.start, m.end)
             && s < e
-            && body.get(s..e).is_some()
+            && text.get(s..e).is_some()
         {
             ranges.push((s..e, m.text.clone()));
         }
-    }
-    for found in pii::detect(body) {
-        ranges.push((found.range, pii::mask(found.kind, &found.normalized)));
     }
     ranges.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
     let mut out: Vec<(Range<usize>, String)> = Vec::new();
@@ -232,47 +247,15 @@ fn mask_ranges(body: &str, matches: &[HitMatch]) -> Vec<(Range<usize>, String)> 
     out
 }
 
-/// `body` with `ranges` replaced, and a map from old to new offsets.
-fn apply_masks(body: &str, ranges: &[(Range<usize>, String)]) -> (String, impl Fn(usize) -> usize) {
-    let mut out = String::with_capacity(body.len());
-    let mut at = 0;
-    // (old start, old end, new start, new end)
-    let mut shifts: Vec<(usize, usize, usize, usize)> = Vec::new();
-    for (r, mask) in ranges {
-        out.push_str(body.get(at..r.start).unwrap_or(""));
-        let ns = out.len();
-        out.push_str(mask);
-        shifts.push((r.start, r.end, ns, out.len()));
-        at = r.end;
-    }
-    out.push_str(body.get(at..).unwrap_or(""));
-    let map = move |old: usize| -> usize {
-        let mut delta: isize = 0;
-        for &(os, oe, ns, ne) in &shifts {
-            if old >= oe {
-                delta = ne as isize - oe as isize;
-            } else if old > os {
-                return ne;
-            } else if old == os {
-                return ns;
-            } else {
-                break;
-            }
-        }
-        (old as isize + delta).max(0) as usize
-    };
-    (out, map)
-}
-
-fn post_view(post: &Post, body: String) -> PostView {
+fn post_view(post: &Post, masker: &Masker, body: String, title: Option<String>) -> PostView {
     PostView {
         key: post.key.clone(),
         source: post.source_kind.clone(),
         url: post.url.clone(),
-        thread_title: post.thread_title.clone(),
+        thread_title: title,
         number: post.number,
-        author_name: post.author_name.clone(),
-        author_id: post.author_id.clone(),
+        author_name: post.author_name.as_deref().map(|a| masker.mask(a)),
+        author_id: post.author_id.as_deref().map(|a| masker.mask(a)),
         posted_at_raw: post.posted_at_raw.clone(),
         posted_at: post.posted_at.map(|t| t.to_rfc3339()),
         fetched_at: post.fetched_at.to_rfc3339(),
@@ -280,9 +263,10 @@ fn post_view(post: &Post, body: String) -> PostView {
     }
 }
 
-/// Locates the matches in the masked body (old rows without offsets: the first occurrence of
-/// their text, masked personal data is then found as written in the masked body).
-fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) {
+/// Locates the matches in the masked body and title (old rows without offsets: the first
+/// occurrence of their text, masked personal data is then found as written in the masked
+/// text).
+fn locate(hit: &Hit, post: Option<&Post>, masker: &Masker) -> (Option<PostView>, Vec<MatchView>) {
     let Some(post) = post else {
         let ms = hit
             .matches
@@ -298,9 +282,11 @@ fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) 
             .collect();
         return (None, ms);
     };
-    let ranges = mask_ranges(&post.body, &hit.matches);
+    let ranges = mask_ranges(masker, &post.body, "text", &hit.matches);
     let (body, map) = apply_masks(&post.body, &ranges);
-    let title = post.thread_title.as_deref().unwrap_or("");
+    let raw_title = post.thread_title.as_deref().unwrap_or("");
+    let title_ranges = mask_ranges(masker, raw_title, "title", &hit.matches);
+    let (title, title_map) = apply_masks(raw_title, &title_ranges);
     let mut out = Vec::new();
     for m in &hit.matches {
         let field = m.field.clone().unwrap_or_else(|| "text".into());
@@ -308,12 +294,12 @@ fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) 
             (Some(s), Some(e)) if field == "text" && s < e && post.body.get(s..e).is_some() => {
                 (Some(map(s)), Some(map(e)))
             }
-            (Some(s), Some(e)) if field == "title" && s < e && title.get(s..e).is_some() => {
-                (Some(s), Some(e))
+            (Some(s), Some(e)) if field == "title" && s < e && raw_title.get(s..e).is_some() => {
+                (Some(title_map(s)), Some(title_map(e)))
             }
             _ if !m.text.is_empty() => {
                 let hay = if field == "title" {
-                    title
+                    title.as_str()
                 } else {
                     body.as_str()
                 };
@@ -333,7 +319,8 @@ fn locate(hit: &Hit, post: Option<&Post>) -> (Option<PostView>, Vec<MatchView>) 
             end,
         });
     }
-    (Some(post_view(post, body)), out)
+    let title = post.thread_title.is_some().then_some(title);
+    (Some(post_view(post, masker, body, title)), out)
 }
 
 /// The ledger entries capturing post `key` (the WARC ranges its responses were stored in).
@@ -355,13 +342,15 @@ fn evidence_of(data: &std::path::Path, key: &str) -> Vec<serde_json::Value> {
 
 /// The detail of hit `id`; 404 when there is none.
 pub fn detail(state: &AppState, id: i64) -> Result<HitDetail, ApiError> {
-    let hit = state
+    let mut hit = state
         .store
         .hit(id)?
         .ok_or_else(|| ApiError::not_found(format!("no hit with id {id}")))?;
     let post = state.store.post(&hit.post_key)?;
     let history = state.store.triage(id)?;
-    let (post_view, matches) = locate(&hit, post.as_ref());
+    let masker = Masker::of_watchlist(state.watchlist.as_ref());
+    mask_hit(&masker, &mut hit);
+    let (post_view, matches) = locate(&hit, post.as_ref(), &masker);
     let posted = hit
         .posted_at
         .as_deref()
@@ -597,6 +586,7 @@ pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, A
     let index = SearchIndex::open(&state.data)?;
     let mut results = index.search(request)?;
     let facets = index.facets(request)?;
+    let masker = Masker::of_watchlist(state.watchlist.as_ref());
     for r in &mut results {
         let mut status = None;
         for id in &r.hit_ids {
@@ -606,8 +596,7 @@ pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, A
             }
         }
         r.status = status.unwrap_or_else(|| crate::index::NO_STATUS.to_string());
-        r.snippet = mask_text(&r.snippet);
-        r.snippet_html = super::html::marked_html(&r.snippet);
+        mask_result(&masker, r);
     }
     Ok(SearchView {
         results,
@@ -621,27 +610,19 @@ pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, A
     })
 }
 
-/// `text` with every personal value the detector finds replaced by its mask.
-pub fn mask_text(text: &str) -> String {
-    let ranges = mask_ranges(text, &[]);
-    apply_masks(text, &ranges).0
+/// A search result as shown (page, API, `mimamori search`): snippet and title masked by
+/// `masker`, the snippet's HTML made again from the masked snippet.
+pub fn mask_result(masker: &Masker, r: &mut SearchResult) {
+    r.snippet = masker.mask_marked(&r.snippet);
+    r.snippet_html = super::html::marked_html(&r.snippet);
+    if let Some(t) = &r.title {
+        r.title = Some(masker.mask(t));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_shift_later_offsets() {
-        let body = "電話 09023456789 です";
-        let ranges = vec![(7..18, "090-****-6789".to_string())];
-        let (out, map) = apply_masks(body, &ranges);
-        assert_eq!(out, "電話 090-****-6789 です");
-        assert_eq!(map(0), 0);
-        assert_eq!(map(7), 7);
-        assert_eq!(map(18), 20);
-        assert_eq!(&out[map(19)..], "です");
-    }
 
     #[test]
     fn bad_params_are_400_not_panics() {

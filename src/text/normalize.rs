@@ -11,13 +11,21 @@
 //! Each step is a small state machine over `Piece`s (a char plus the original byte range it
 //! came from) that owns the next step (trait `Step`); the chain ends in a `Builder` that writes
 //! the text and the map. So `normalize` is one pass over the input with no buffer between steps
-//! (a step holds back at most a pending `ー`, newline, NFKC segment or run of spaces), and each
-//! step still runs alone, into a `Vec<Piece>`, in its own test table.
+//! (a step holds back at most a pending `ー`, newline, NFKC segment, run of spaces or run under
+//! a right-to-left override), and each step still runs alone, into a `Vec<Piece>`, in its own
+//! test table.
 //!
+//! 0. `ReverseOverrides` puts the text under a RIGHT-TO-LEFT OVERRIDE (U+202E, up to its
+//!    PDF U+202C or the end of the line) in the order a reader sees it: reversed, a base char
+//!    and its combining marks kept together. `山田商事は\u{202E}欺詐\u{202C}` is displayed
+//!    `山田商事は詐欺`, and a post is judged by what its readers see, so the analyzer and the
+//!    index read `詐欺`. Every char of such a run maps to the whole run (the override through
+//!    its PDF), like the chars of one NFKC segment, so the map stays monotonic.
 //! 1. `StripFormat` removes zero-width and format characters: U+200B–U+200F, U+202A–U+202E,
-//!    U+2060–U+2064, U+2066–U+2069 (bidi isolates, added), U+FEFF, U+00AD, variation selectors
-//!    U+FE00–U+FE0F and U+E0100–U+E01EF. It runs *before* NFKC (the brief lists it second) so
-//!    that `ﾊ\u{200B}ﾞ` composes to `バ` and normalizing twice gives the same text.
+//!    U+2060–U+2064, U+2066–U+2069 (bidi isolates, added), U+061C (ARABIC LETTER MARK), U+FEFF,
+//!    U+00AD, variation selectors U+FE00–U+FE0F and U+E0100–U+E01EF: a word split by them is
+//!    read whole. It runs *before* NFKC (the brief lists it second) so that `ﾊ\u{200B}ﾞ`
+//!    composes to `バ` and normalizing twice gives the same text.
 //! 2. `Nfkc` applies NFKC per *segment*: a char whose decomposition starts with a starter that
 //!    never composes backwards, plus the combining marks after it. `ﾀﾞ` (two chars, the second a
 //!    non-starter once decomposed) is one segment and becomes `ダ`; every output char of a
@@ -63,6 +71,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is
 
 pub use crate::text::reading::kanji_numerals_to_digits;
 use crate::text::reading::{is_kana_char, kata_to_hira_char};
+use bidi::ReverseOverrides;
 
 /// Text after normalization, with a map from each normalized byte back to the original text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,15 +188,17 @@ fn feed<S: Step>(mut chain: S, input: &str) -> S::Out {
 
 /// Normalizes post text for matching (the rules below), keeping the offset map.
 ///
-/// Runs the steps of the module header in order: strip format chars, NFKC, dash/tilde
-/// unification, whitespace. Never panics.
+/// Runs the steps of the module header in order: right-to-left overrides in display order,
+/// strip format chars, NFKC, dash/tilde unification, whitespace. Never panics.
 pub fn normalize(input: &str) -> Normalized {
     if is_already_normal(input) {
         return Normalized::identity(input);
     }
     let out = Builder::new(input.len(), input.len());
     feed(
-        StripFormat(Nfkc::new(UnifyDashes::new(CollapseSpaces::new(out)))),
+        ReverseOverrides::new(StripFormat(Nfkc::new(UnifyDashes::new(
+            CollapseSpaces::new(out),
+        )))),
         input,
     )
 }
@@ -282,7 +293,7 @@ fn is_format(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}'
-        | '\u{00AD}' | '\u{FEFF}')
+        | '\u{00AD}' | '\u{FEFF}' | '\u{061C}')
 }
 
 impl<S: Step> Step for StripFormat<S> {
@@ -306,6 +317,9 @@ struct Nfkc<S> {
     /// The first piece of the current segment; the chars after it are in `rest`.
     first: Option<Piece>,
     rest: String,
+    /// Original start of the first char in `rest` (the end of `first`, unless step 0 mapped
+    /// both to one reversed run).
+    rest_start: u32,
     end: u32,
     buf: String,
 }
@@ -356,6 +370,7 @@ impl<S: Step> Nfkc<S> {
             next,
             first: None,
             rest,
+            rest_start: 0,
             end: 0,
             buf,
         }
@@ -395,7 +410,7 @@ impl<S: Step> Nfkc<S> {
         let mut start = start;
         if is_nfkc_exempt(first.ch) {
             self.next.put(first);
-            start = first.end;
+            start = self.rest_start;
         } else {
             self.buf.push(first.ch);
         }
@@ -416,7 +431,12 @@ impl<S: Step> Step for Nfkc<S> {
         }
         match self.first {
             None => self.first = Some(p),
-            Some(_) => self.rest.push(p.ch),
+            Some(_) => {
+                if self.rest.is_empty() {
+                    self.rest_start = p.start;
+                }
+                self.rest.push(p.ch);
+            }
         }
         self.end = p.end;
     }
@@ -656,5 +676,6 @@ pub fn fold_char(c: char) -> char {
     kata_to_hira_char(c.to_ascii_lowercase())
 }
 
+mod bidi;
 #[cfg(test)]
 mod tests;

@@ -85,11 +85,8 @@ impl HealthSink for WebhookSink {
     async fn send_health(&self, alert: &HealthAlert) -> Result<(), SinkError> {
         let body = match self.format {
             Format::Generic => serde_json::json!({ "source_health": alert }),
-            Format::Slack => serde_json::json!({ "text": slack_escape(&alert.line()) }),
-            Format::Discord => serde_json::json!({
-                "content": alert.line(),
-                "allowed_mentions": { "parse": [] },
-            }),
+            Format::Slack => crate::alert::format::slack_health(alert),
+            Format::Discord => crate::alert::format::discord_health(alert),
         };
         self.post_json(body.to_string(), &alert.idempotency_key)
             .await
@@ -99,16 +96,8 @@ impl HealthSink for WebhookSink {
 #[async_trait::async_trait]
 impl HealthSink for EmailSink {
     async fn send_health(&self, alert: &HealthAlert) -> Result<(), SinkError> {
-        let subject = format!("[mimamori] source {}: {}", alert.state, alert.source);
-        self.send_text(subject, alert.line(), &alert.idempotency_key)
-            .await
+        let subject = crate::alert::format::email_health_subject(alert);
+        let body = crate::text::control::escape_controls(&alert.line()).into_owned();
+        self.send_text(subject, body, &alert.idempotency_key).await
     }
-}
-
-/// Slack's escaping of `&`, `<` and `>` in message text, so no text can form a mention or a
-/// link.
-fn slack_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

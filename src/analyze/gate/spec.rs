@@ -64,6 +64,9 @@ pub(super) fn prescreen_spec(
         if needs.address && f & ADDRESS_MARK != 0 {
             r |= role::PASS;
         }
+        if c as u32 == RLO {
+            r |= role::PASS;
+        }
         let value = match c {
             '\u{FF10}'..='\u{FF19}' => c as u32 - 0xFF10,
             '\u{FF21}'..='\u{FF3A}' => c as u32 - 0xFF21,

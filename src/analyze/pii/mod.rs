@@ -9,6 +9,7 @@
 //! Candidates are taken in the order e-mail, digit-based kinds (card > My Number > phone > bank
 //! account) and address; a later candidate overlapping an earlier one is dropped.
 
+mod masker;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use std::ops::Range;
 use crate::text::pii::fold::{Folded, fold_char};
 pub use crate::text::pii::{PiiKind, WatchedValue, hash_value, normalize_value};
 use crate::text::pii::{address, email, numbers};
+pub use masker::{MaskRanges, Masker, apply_masks};
 
 /// One piece of personal data found in text.
 #[derive(Debug, Clone, PartialEq, Eq)]

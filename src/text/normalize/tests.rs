@@ -25,6 +25,17 @@ const STRIP: &[(&str, &str)] = &[
     ("a\u{200B}b", "ab"), ("山\u{FEFF}田\u{200C}商\u{200D}事", "山田商事"), ("葛\u{E0100}城", "葛城"),
     ("👨\u{200D}👩\u{200D}👧", "👨👩👧"), ("❤\u{FE0F}", "❤"), ("soft\u{AD}hyphen", "softhyphen"),
     ("\u{202E}abc\u{202C}\u{2066}d\u{2069}", "abcd"), ("\u{2060}\u{2061}\u{2062}\u{2063}\u{2064}", ""),
+    ("詐\u{061C}欺", "詐欺"), ("詐\u{200E}欺\u{200F}", "詐欺"),
+];
+
+/// Step 0 alone: runs under a right-to-left override in display order (controls still in).
+#[rustfmt::skip]
+const OVERRIDES: &[(&str, &str)] = &[
+    ("は\u{202E}欺詐\u{202C}だ", "は詐欺だ"), ("\u{202E}事商田山", "山田商事"),
+    ("a\u{202E}bc\nde", "acb\nde"), ("\u{202E}e\u{301}x\u{202C}", "xe\u{301}"),
+    ("\u{202E}a\u{202D}bc\u{202C}d\u{202C}e", "dcbae"), ("\u{202E}\u{202C}x", "x"),
+    ("\u{202C}ab", "\u{202C}ab"), ("\u{202B}ab\u{202C}", "\u{202B}ab\u{202C}"),
+    ("\u{202E}12-34\r\n", "43-21\r\n"),
 ];
 
 #[rustfmt::skip]
@@ -64,6 +75,8 @@ const FULL: &[(&str, &str)] = &[
     ("０９０－２３４５－６７８９", "090-2345-6789"), ("ＴＥＬ：０９０ ２３４５", "TEL:090 2345"),
     ("ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "hanako@example.com"), ("㈱山田 ①", "(株)山田1"),
     ("\u{301}", "\u{301}"), ("", ""), ("   ", ""), ("👨\u{200D}👩 ok", "👨👩 ok"),
+    ("山田商事は\u{202E}欺詐\u{202C}", "山田商事は詐欺"), ("\u{202E}事商田山\u{202C}は詐欺", "山田商事は詐欺"),
+    ("詐\u{200B}欺", "詐欺"), ("詐\u{2060}欺\u{FEFF}", "詐欺"), ("\u{202E}ﾞﾀﾞｶ", "ガダ"),
 ];
 
 fn text_of(p: &[Piece]) -> String {
@@ -90,6 +103,28 @@ fn run_table<S: Step<Out = Vec<Piece>>>(step: impl Fn() -> S, table: &[(&str, &s
         }
         assert_eq!(text_of(&pieces), want, "input {input:?}");
     }
+}
+
+#[test]
+fn step_reverse_overrides() {
+    run_table(|| ReverseOverrides::new(Vec::new()), OVERRIDES);
+}
+
+/// Every char of a reversed run points at the whole run: a highlight of 詐欺 covers the
+/// override through its PDF, and what is before and after keeps its own place.
+#[test]
+fn a_reversed_run_maps_to_the_whole_run() {
+    let input = "山田商事は\u{202E}欺詐\u{202C}です";
+    let n = normalize(input);
+    assert_eq!(n.text, "山田商事は詐欺です");
+    let fraud = n.text.find("詐欺").unwrap_or(0);
+    assert_eq!(
+        &input[n.original_range(fraud..fraud + "詐欺".len())],
+        "\u{202E}欺詐\u{202C}"
+    );
+    assert_eq!(&input[n.original_range(0..12)], "山田商事");
+    let desu = n.text.find("です").unwrap_or(0);
+    assert_eq!(&input[n.original_range(desu..n.text.len())], "です");
 }
 
 #[test]
@@ -159,7 +194,10 @@ fn check_map(input: &str, n: &Normalized) {
         assert!(input.is_char_boundary(r.start) && input.is_char_boundary(r.end));
         last = r.start;
         let slice = &input[r];
-        let origin = feed(StripFormat(Nfkc::new(Vec::new())), slice);
+        let origin = feed(
+            ReverseOverrides::new(StripFormat(Nfkc::new(Vec::new()))),
+            slice,
+        );
         let ok = origin.iter().any(|p| class(p.ch) == class(c))
             || (c == ' ' && slice.chars().all(|o| !o.is_alphanumeric()));
         assert!(ok, "{input:?}: {c:?} at {i} maps to {slice:?}");
@@ -175,6 +213,7 @@ fn random_strings(count: usize) -> Vec<String> {
         "\u{200B}", "\u{200D}", "\u{FE0F}", "\u{E0100}", "\u{301}", "\u{3099}", "゛", "e", "Ａ",
         "１", "①", "㈱", "…", "👨", "❤", "\u{1100}", "\u{1161}", "\u{11A8}", "가", "Я", "\u{A0}",
         "\u{2028}", "、", "。", "ｶ", "ﾊ", "ｳ", "ｱ", "！", "\u{FEFF}", "ﬁ", "½", "﹣", "─",
+        "\u{202E}", "\u{202C}", "\u{202D}", "\u{061C}", "\u{2067}",
     ];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
