@@ -414,14 +414,23 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        total += match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86400),
+        let secs_per = match unit {
+            "ms" => 0,
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
             _ => return Err(bad()),
         };
+        let part = if secs_per == 0 {
+            Some(Duration::from_millis(n))
+        } else {
+            n.checked_mul(secs_per).map(Duration::from_secs)
+        };
+        let too_long = || format!("\"{s}\" is too long a duration");
+        total = part
+            .and_then(|p| total.checked_add(p))
+            .ok_or_else(too_long)?;
     }
     Ok(total)
 }
@@ -487,5 +496,7 @@ mod tests {
         );
         assert_eq!(w.locate("fetch", 0, None).as_deref(), Some("w.toml:4:1"));
         assert_eq!(w.locate("fetch", 1, None), None);
+        assert!(parse_duration("999999999999999999d").is_err());
+        assert!(parse_duration("18446744073709551615s1s").is_err());
     }
 }

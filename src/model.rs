@@ -16,6 +16,19 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A time for people to read: JST with the offset shown, `2026-12-08 09:14:06 +09:00 (JST)`.
+pub fn human_time<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> String {
+    t.with_timezone(&jst())
+        .format("%Y-%m-%d %H:%M:%S %:z (JST)")
+        .to_string()
+}
+
+/// [`human_time`] of an RFC 3339 text (as the state stores times); the text itself when it is
+/// not one.
+pub fn human_time_str(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339).map_or_else(|_| rfc3339.to_string(), |t| human_time(&t))
+}
+
 /// One post as parsed from a source (design.md §1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
@@ -96,4 +109,18 @@ fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn human_times_are_jst_with_the_offset() {
+        assert_eq!(
+            human_time_str("2026-12-08T00:14:06.123Z"),
+            "2026-12-08 09:14:06 +09:00 (JST)"
+        );
+        assert_eq!(human_time_str("not a time"), "not a time");
+    }
 }

@@ -54,7 +54,7 @@ fn seeded() -> tempfile::TempDir {
 }
 
 /// Runs mimamori with `--data data` in `dir`: (exit code, stdout, stderr).
-fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let mut all = vec!["--data", "data"];
     all.extend_from_slice(args);
     let out = mimamori(dir, &all, b"");
@@ -144,7 +144,7 @@ fn text_output_shows_date_source_url_and_snippet() {
     let dir = seeded();
     let (code, stdout, stderr) = run(dir.path(), &["search", "逮捕"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stdout.contains(" JST  5ch  [yamada]"), "{stdout}");
+    assert!(stdout.contains(" +09:00 (JST)  5ch  [yamada]"), "{stdout}");
     assert!(
         stdout.contains("https://example.com/5ch/a/100/1"),
         "{stdout}"

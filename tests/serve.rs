@@ -28,7 +28,7 @@ phones = ["090-2345-6789"]
 const XSS: &str = "山田商事は詐欺。<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 /// A data dir with four stored posts (three hits) and a rebuilt index; the watchlist beside it.
-fn seeded() -> tempfile::TempDir {
+pub(crate) fn seeded() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let wl = dir.path().join("wl.toml");
     std::fs::write(&wl, WATCHLIST).expect("write watchlist");
@@ -417,12 +417,13 @@ fn a_public_address_without_a_token_is_refused_and_an_outdated_index_is_503() {
     );
 
     // serve builds a missing index itself; one written by another schema version is left
-    // alone (it needs `mimamori reindex`) and search answers 503 saying so.
+    // alone (it needs `mimamori reindex`) and search answers 503 saying so. (`--create`: the
+    // directory holds no state yet.)
     let tantivy = dir.path().join("data/tantivy");
     std::fs::create_dir_all(&tantivy).expect("mkdir");
     std::fs::write(tantivy.join("meta.json"), "{}").expect("meta");
     std::fs::write(tantivy.join("mimamori-index.json"), r#"{"version":0}"#).expect("version");
-    let s = start(dir.path(), &[]);
+    let s = start(dir.path(), &["--create"]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let c = reqwest::Client::new();
@@ -442,3 +443,4 @@ fn a_public_address_without_a_token_is_refused_and_an_outdated_index_is_503() {
 }
 
 mod browser;
+mod hardening;

@@ -15,6 +15,7 @@ mod hardening;
 mod health;
 mod layers;
 mod metrics;
+mod schema;
 mod search;
 mod serve;
 mod shots;

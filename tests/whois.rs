@@ -167,7 +167,7 @@ fn whois_of_a_url_prints_operator_registrar_abuse_and_deadlines() {
         "nameservers   ns1.example-dns.jp, ns2.example-dns.jp",
         "registered    2009-04-01T00:00:00+09:00",
         "expires       not published",
-        "posted at     2026-11-30 12:34:00 JST",
+        "posted at     2026-11-30 12:34:00 +09:00 (JST)",
         "log deadline  2027-02-28 JST (posted-at + 90 days;",
         "outer limit   2027-05-30 JST (posted-at + 6 months;",
     ] {

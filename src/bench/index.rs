@@ -515,7 +515,7 @@ fn run_query(
             .map_err(tv("cannot open an index reader"))?;
         let top = reader
             .searcher()
-            .search(&query, &TopDocs::with_limit(LIMIT))
+            .search(&query, &TopDocs::with_limit(LIMIT).order_by_score())
             .map_err(tv("search failed"))?;
         std::hint::black_box(top);
         Ok(())

@@ -343,8 +343,11 @@ fn describe(hit: &Hit, post: &Post) -> String {
     }
     let found = Utc::now().with_timezone(&jst()).format("%H:%M:%S");
     match &post.posted_at_raw {
-        Some(raw) => s.push_str(&format!("\n      posted {}, found {found} JST", line(raw))),
-        None => s.push_str(&format!("\n      found {found} JST")),
+        Some(raw) => s.push_str(&format!(
+            "\n      posted {}, found {found} JST (+09:00)",
+            line(raw)
+        )),
+        None => s.push_str(&format!("\n      found {found} JST (+09:00)")),
     }
     s
 }

@@ -42,7 +42,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             data.display()
         );
     }
-    let store = Store::open(data)?;
+    // Reading only: nothing in the data directory is created or changed.
+    let store = Store::open_for_reading(data)?;
     let filter = HitFilter {
         new_only: args.new,
         target: args.target.clone(),
@@ -104,7 +105,10 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             line(&h.url)
         )
         .context("cannot write the hits")?;
-        let posted = h.posted_at.as_deref().unwrap_or("-");
+        let posted = h
+            .posted_at
+            .as_deref()
+            .map_or_else(|| "-".to_string(), mimamori::model::human_time_str);
         let pii = if h.pii.is_empty() {
             String::new()
         } else {
@@ -113,8 +117,8 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "       posted {}  found {}{pii}",
-            line(posted),
-            h.created_at
+            line(&posted),
+            mimamori::model::human_time_str(&h.created_at)
         )
         .context("cannot write the hits")?;
         if let Some(c) = checks.get(&h.post_key) {

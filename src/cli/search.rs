@@ -1,19 +1,24 @@
 //! `mimamori search QUERY [--target ID] [--category C] [--source KIND] [--since 7d]
-//! [--until …] [--limit N] [--json] [--config F]`: full-text search of `<data>/tantivy/`.
+//! [--until …] [--limit N] [--timeout 5s] [--json] [--config F]`: full-text search of `<data>/tantivy/`.
 //! Snippets and titles are masked as the page masks them (every watched value of the
 //! watchlist, whatever the detector finds); crawled text printed as text has its control and
 //! bidi characters shown as `<U+XXXX>`.
+//!
+//! Searching needs no write access: the index and the state are opened read-only, and the
+//! index is only caught up (which writes) when it is behind the state and the data directory
+//! is writable; a write-protected one is searched as it is, with a warning when it is behind.
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Outcome;
-use mimamori::index::SearchIndex;
-use mimamori::index::search::SearchRequest;
-use mimamori::store::{STATE_FILE, Store};
+use mimamori::index::search::{Deadline, SearchRequest};
+use mimamori::index::{INDEX_DIR, IndexError, SearchIndex, sync};
+use mimamori::store::{STATE_FILE, Store, write_protected};
 
 const QUERY_HELP: &str = "\
 Query syntax:
@@ -29,7 +34,9 @@ A word without a field is searched in the body (words, readings and two-letter
 substrings) and the thread title; text is normalized like the matcher does
 (full/half width, katakana = hiragana, upper = lower case).
 --since/--until take a duration back from now (7d, 12h) or a date (2024-05-01, JST)
-or an RFC 3339 time.";
+or an RFC 3339 time.
+Limits: a query of at most 1000 characters, 64 terms and parentheses nested 8 deep;
+a search stops after --timeout (default 5s).";
 
 /// Arguments of `search`.
 #[derive(clap::Args)]
@@ -55,6 +62,9 @@ pub struct Args {
     /// At most this many results.
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// Stop a search that runs longer than this (500ms, 5s, 1m).
+    #[arg(long, value_parser = parse_timeout, default_value = "5s")]
+    timeout: Duration,
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
@@ -75,23 +85,64 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| format!("{s:?} is not a valid date"));
     }
-    let back = mimamori::config::parse_duration(s).map_err(|e| {
+    let back = mimamori::index::search::parse_duration(s).map_err(|e| {
         format!("{e}, a date (2024-05-01) or an RFC 3339 time (2024-05-01T09:00:00+09:00)")
     })?;
     let back = chrono::Duration::from_std(back).map_err(|e| e.to_string())?;
     Ok(Utc::now() - back)
 }
 
-pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
-    // The index follows state.sqlite; when no watch/serve process keeps it current, catch it
-    // up (or build it) first so a search never misses a stored post.
-    if data.join(STATE_FILE).is_file() {
-        let store = Store::open(data)?;
-        if let Some(stats) = mimamori::index::sync::catch_up(data, &store)?
-            && stats.posts > 0
-        {
+/// `--timeout`: a duration, as in the config files.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    mimamori::index::search::parse_duration(s)
+}
+
+/// Brings the index up to date with `state.sqlite` when it is behind and the data directory
+/// may be written (building it when missing), so a search never misses a stored post. Reads
+/// only when the index is current; warns and goes on when it cannot catch up.
+fn catch_up(data: &Path) -> anyhow::Result<()> {
+    let read_only = write_protected(data)
+        || write_protected(&data.join(STATE_FILE))
+        || write_protected(&data.join(INDEX_DIR));
+    let store = Store::open_for_reading(data)?;
+    let behind = match sync::lag(data, &store) {
+        Ok(lag) if lag.is_current() => return Ok(()),
+        Ok(lag) => Some(lag),
+        // No index yet: build it (below) unless the directory is read-only.
+        Err(IndexError::Missing { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if read_only {
+        if let Some(lag) = behind {
+            eprintln!(
+                "mimamori: warning: the search index is {} posts and {} triage changes behind {} and the data directory is read-only: results may miss them (run `mimamori search` once with write access, or keep `watch` or `serve` running)",
+                lag.posts.max(0),
+                lag.triage.max(0),
+                data.join(STATE_FILE).display()
+            );
+        }
+        return Ok(());
+    }
+    match sync::catch_up(data, &store) {
+        Ok(Some(stats)) if stats.posts > 0 => {
             tracing::info!(posts = stats.posts, "search index caught up");
         }
+        Ok(_) => {}
+        Err(e) if behind.is_some() => {
+            eprintln!(
+                "mimamori: warning: cannot bring the search index up to date ({e}); searching it as it is"
+            );
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
+    // Checked here too (the index checks again) so that a refused query costs nothing.
+    mimamori::index::limits::check(&args.query).map_err(IndexError::QueryLimit)?;
+    if data.join(STATE_FILE).is_file() {
+        catch_up(data)?;
     }
     let index = SearchIndex::open(data)?;
     let request = SearchRequest {
@@ -103,7 +154,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         until: args.until,
         limit: args.limit,
     };
-    let mut results = index.search(&request)?;
+    let mut results = index.search_within(&request, &Deadline::after(args.timeout))?;
     let masker = super::masker(args.config.as_deref())?;
     for r in &mut results {
         mimamori::serve::view::mask_result(&masker, r);
@@ -121,10 +172,7 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             .posted_at
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or_else(
-                || "-".to_string(),
-                |t| t.format("%Y-%m-%d %H:%M JST").to_string(),
-            );
+            .map_or_else(|| "-".to_string(), |t| mimamori::model::human_time(&t));
         let targets = if r.targets.is_empty() {
             String::new()
         } else {
@@ -151,4 +199,30 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         eprintln!("mimamori: no posts match {:?}", args.query);
     }
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args as _, FromArgMatches};
+    use mimamori::index::limits::{MAX_QUERY_CHARS, MAX_QUERY_DEPTH, MAX_QUERY_TERMS};
+    use mimamori::index::search::SEARCH_BUDGET;
+
+    #[test]
+    fn the_help_states_the_limits_in_force() {
+        let limits = format!(
+            "at most {MAX_QUERY_CHARS} characters, {MAX_QUERY_TERMS} terms and parentheses nested {MAX_QUERY_DEPTH} deep"
+        );
+        assert!(QUERY_HELP.contains(&limits), "{QUERY_HELP}");
+        let timeout = format!("default {}s", SEARCH_BUDGET.as_secs());
+        assert!(QUERY_HELP.contains(&timeout), "{QUERY_HELP}");
+    }
+
+    #[test]
+    fn the_default_timeout_is_the_search_budget() {
+        let cmd = Args::augment_args(clap::Command::new("search"));
+        let matches = cmd.try_get_matches_from(["search", "詐欺"]).expect("parse");
+        let args = Args::from_arg_matches(&matches).expect("args");
+        assert_eq!(args.timeout, SEARCH_BUDGET);
+    }
 }

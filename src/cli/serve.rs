@@ -1,15 +1,22 @@
-//! `mimamori serve [--addr 127.0.0.1:8080] [--token T] [--config F]`: the HTTP JSON API and
-//! the triage web page over `<data>/` (see `mimamori::serve`).
+//! `mimamori serve [--addr 127.0.0.1:8080] [--token T] [--config F] [--create]
+//! [--search-timeout 5s]`: the HTTP JSON API and the triage web page over `<data>/` (see
+//! `mimamori::serve`).
+//!
+//! The data directory must already be one (hold `state.sqlite`): a mistyped `--data` would
+//! otherwise serve an empty queue from a directory created on the spot. `--create` starts an
+//! empty one on purpose. A write-protected data directory is served read-only (search and
+//! hits work, triage is refused, the index is not synced).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::Outcome;
 use mimamori::serve::{self, AppState, TOKEN_ENV};
-use mimamori::store::Store;
+use mimamori::store::{STATE_FILE, Store, write_protected};
 
 /// Arguments of `serve`.
 #[derive(clap::Args)]
@@ -25,6 +32,43 @@ pub struct Args {
     /// none is fine).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Create the data directory (an empty state) when it is not one yet; without it, serve
+    /// refuses a --data directory that holds no state.sqlite.
+    #[arg(long)]
+    create: bool,
+    /// Stop a search (API or page) that runs longer than this, answering 503.
+    #[arg(long, value_parser = parse_timeout, default_value = "5s")]
+    search_timeout: Duration,
+}
+
+/// `--search-timeout`: a duration, as in the config files.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    mimamori::index::search::parse_duration(s)
+}
+
+/// Opens the state of `data`: read-only when the directory is write-protected or cannot be
+/// opened for writing. Returns the store and whether it is read-only.
+fn open_store(data: &Path, create: bool) -> anyhow::Result<(Store, bool)> {
+    let state = data.join(STATE_FILE);
+    if !state.is_file() && !create {
+        anyhow::bail!(
+            "{}: not a mimamori data directory (no {STATE_FILE}); check --data, run `mimamori watch --data {0}` or `mimamori demo --data {0}` first, or pass `serve --create` to start an empty one",
+            data.display()
+        );
+    }
+    if state.is_file() && (write_protected(data) || write_protected(&state)) {
+        return Ok((Store::open_read_only(data)?, true));
+    }
+    match Store::open(data) {
+        Ok(store) => Ok((store, false)),
+        Err(e) => match Store::open_read_only(data) {
+            Ok(store) => {
+                eprintln!("mimamori: warning: {e}; serving the data directory read-only");
+                Ok((store, true))
+            }
+            Err(_) => Err(e.into()),
+        },
+    }
 }
 
 pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
@@ -45,16 +89,27 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
         },
         None => None,
     };
-    let store = Arc::new(Store::open(data)?);
+    let (store, read_only) = open_store(data, args.create)?;
+    let store = Arc::new(store);
     // Keep the index current (new posts, triage done here) unless a watch process does.
-    let index = super::watch::start_index(data, Arc::clone(&store)).map(Arc::new);
-    let state = AppState::new(data, store, token.clone(), watchlist)?;
+    let index = if read_only {
+        eprintln!(
+            "mimamori serve: {} is read-only: serving search and hits, triage is off",
+            data.display()
+        );
+        None
+    } else {
+        super::watch::start_index(data, Arc::clone(&store)).map(Arc::new)
+    };
+    let state = AppState::new(data, store, token.clone(), watchlist)?
+        .with_read_only(read_only)
+        .with_search_budget(args.search_timeout);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let with_token = token.is_some();
-    runtime.block_on(serve::serve(
+    let served = runtime.block_on(serve::serve(
         args.addr,
         state,
         move |bound| {
@@ -66,7 +121,10 @@ pub fn run(args: &Args, data: &Path) -> anyhow::Result<Outcome> {
             outln!("mimamori serve: listening on http://{bound}/{hint}");
         },
         super::watch::shutdown_signal(),
-    ))?;
+    ));
+    // Searches still running stop at their deadline; do not wait for them past the grace.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     super::watch::finish_index(index);
     Ok(Outcome::Ok)
 }

@@ -77,7 +77,7 @@ pub fn run(args: &Args) -> anyhow::Result<Outcome> {
     }
     if let (Some(t), Some(d)) = (posted, &d) {
         let jst = t.with_timezone(&mimamori::model::jst());
-        outln!("{:<14}{}", "posted at", jst.format("%Y-%m-%d %H:%M:%S JST"));
+        outln!("{:<14}{}", "posted at", mimamori::model::human_time(&jst));
         outln!(
             "{:<14}{} JST (posted-at + {} days; {} days left) — ask for log preservation before",
             "log deadline",

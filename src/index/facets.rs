@@ -15,7 +15,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::search::SearchRequest;
+use super::search::{Deadline, SEARCH_BUDGET, SearchRequest};
 use super::{IndexError, SearchIndex, tv};
 use crate::model::jst;
 
@@ -197,17 +197,26 @@ impl Collector for FacetCollector {
 
 impl SearchIndex {
     /// Facet counts and the day histogram of every document `request` matches (its `limit` is
-    /// ignored).
+    /// ignored), within [`SEARCH_BUDGET`].
     pub fn facets(&self, request: &SearchRequest) -> Result<Facets, IndexError> {
-        let query = self.query(request)?;
-        let reader = self
-            .index
-            .reader()
-            .map_err(tv(&self.path, "cannot open an index reader"))?;
-        reader
-            .searcher()
+        self.facets_within(request, &Deadline::after(SEARCH_BUDGET))
+    }
+
+    /// [`SearchIndex::facets`], failing with [`IndexError::TimedOut`] once `deadline` passes
+    /// (counts cut short by the deadline are never returned).
+    pub fn facets_within(
+        &self,
+        request: &SearchRequest,
+        deadline: &Deadline,
+    ) -> Result<Facets, IndexError> {
+        let query = deadline.wrap(self.query(request)?);
+        deadline.check()?;
+        let facets = self
+            .searcher()?
             .search(&query, &FacetCollector)
-            .map_err(tv(&self.path, "facet counts failed"))
+            .map_err(tv(&self.path, "facet counts failed"))?;
+        deadline.check()?;
+        Ok(facets)
     }
 }
 

@@ -6,11 +6,19 @@
 //! another version is refused with a message to run `mimamori reindex`, which rebuilds the
 //! index from `state.sqlite` into a sibling directory and swaps it in.
 //!
+//! Searching never writes: [`SearchIndex::open`] opens a write-protected directory through
+//! [`readonly::ReadOnlyDirectory`], and falls back to it when the directory turns out not to
+//! be writable. Every query string is bounded ([`limits`]) before it is parsed, and every
+//! search runs under a time budget ([`deadline`]).
+//!
 //! One [`Indexer`] owns the one `IndexWriter` (Tantivy also locks the directory, so a second
 //! writer fails instead of corrupting anything); it replaces a post's document by post key and
 //! commits every `batch` documents and on [`Indexer::commit`].
 
+pub mod deadline;
 pub mod facets;
+pub mod limits;
+pub mod readonly;
 pub mod schema;
 pub mod search;
 pub mod sync;
@@ -18,11 +26,13 @@ pub mod tokenizer;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tantivy::directory::error::{LockError, OpenReadError};
 use tantivy::schema::{Schema, TantivyDocument};
-use tantivy::{Index, IndexWriter, Term};
+use tantivy::{Index, IndexWriter, ReloadPolicy, Searcher, TantivyError, Term};
 
 use crate::analyze::Analysis;
 use crate::model::Post;
@@ -101,6 +111,28 @@ pub enum IndexError {
         "the search index thread stopped unexpectedly (run `mimamori reindex` if searches miss posts)"
     )]
     Thread,
+    /// The index files could not be read: damaged, or written by an incompatible version.
+    #[error(
+        "{path}: cannot read the search index: {source} (run `mimamori reindex` to rebuild it from state.sqlite)"
+    )]
+    Unreadable {
+        /// The index directory.
+        path: PathBuf,
+        /// The Tantivy error.
+        source: TantivyError,
+    },
+    /// The query string is over one of the limits checked before parsing.
+    #[error("query refused: {0}")]
+    QueryLimit(#[from] limits::QueryLimit),
+    /// The search ran out of its time budget and was stopped.
+    #[error(
+        "the search took longer than its time budget ({}) and was stopped: narrow the query (fewer words joined by OR, a target: or category: filter, --since) and try again",
+        budget_text(*budget)
+    )]
+    TimedOut {
+        /// The budget.
+        budget: Duration,
+    },
     /// The query could not be parsed.
     #[error("cannot parse the query {query:?}: {source} (see `mimamori search --help`)")]
     Query {
@@ -114,6 +146,17 @@ pub enum IndexError {
     Store(#[from] StoreError),
 }
 
+/// `5 s`, `1.5 s`, `200 ms`.
+fn budget_text(budget: Duration) -> String {
+    if budget.subsec_millis() == 0 && budget.as_secs() > 0 {
+        format!("{} s", budget.as_secs())
+    } else if budget.as_secs() > 0 {
+        format!("{:.1} s", budget.as_secs_f64())
+    } else {
+        format!("{} ms", budget.as_millis())
+    }
+}
+
 /// The contents of [`VERSION_FILE`].
 #[derive(Debug, Serialize, Deserialize)]
 struct VersionInfo {
@@ -125,12 +168,15 @@ pub struct SearchIndex {
     index: Index,
     fields: Fields,
     path: PathBuf,
+    /// Opened through [`readonly::ReadOnlyDirectory`]: nothing is written, no lock taken.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex")
             .field("path", &self.path)
+            .field("read_only", &self.read_only)
             .finish_non_exhaustive()
     }
 }
@@ -141,10 +187,14 @@ pub fn index_dir(data: &Path) -> PathBuf {
 }
 
 impl SearchIndex {
-    /// Opens the index of data directory `data`; fails if there is none or it has another
-    /// schema version.
+    /// Opens the index of data directory `data` for searching; fails if there is none or it
+    /// has another schema version. Writes nothing: a data or index directory without write
+    /// permission is opened read-only, and [`SearchIndex::searcher`] falls back to read-only
+    /// when the directory turns out not to be writable.
     pub fn open(data: &Path) -> Result<SearchIndex, IndexError> {
-        Self::open_dir(&index_dir(data))
+        let dir = index_dir(data);
+        let read_only = crate::store::write_protected(data) || crate::store::write_protected(&dir);
+        Self::open_with(&dir, read_only)
     }
 
     /// Opens the index of `data`, creating an empty one if there is none.
@@ -157,8 +207,14 @@ impl SearchIndex {
         }
     }
 
-    /// Opens the index in directory `dir`.
+    /// Opens the index in directory `dir` (for writing too).
     pub fn open_dir(dir: &Path) -> Result<SearchIndex, IndexError> {
+        Self::open_with(dir, false)
+    }
+
+    /// Opens the index in directory `dir`, through [`readonly::ReadOnlyDirectory`] when
+    /// `read_only`.
+    fn open_with(dir: &Path, read_only: bool) -> Result<SearchIndex, IndexError> {
         if !dir.join("meta.json").is_file() {
             return Err(IndexError::Missing {
                 path: dir.to_path_buf(),
@@ -172,8 +228,13 @@ impl SearchIndex {
                 expected: SCHEMA_VERSION,
             });
         }
-        let index = Index::open_in_dir(dir).map_err(tv(dir, "cannot open the index"))?;
-        Self::wrap(index, dir)
+        let index = if read_only {
+            readonly::ReadOnlyDirectory::open(dir).and_then(Index::open)
+        } else {
+            Index::open_in_dir(dir)
+        }
+        .map_err(open_failure(dir, "cannot open the index"))?;
+        Self::wrap(index, dir, read_only)
     }
 
     /// Creates an empty index in `dir` (created if needed; must not hold an index).
@@ -190,10 +251,10 @@ impl SearchIndex {
         })?;
         let file = dir.join(VERSION_FILE);
         std::fs::write(&file, version).map_err(io(&file, "cannot write the index version"))?;
-        Self::wrap(index, dir)
+        Self::wrap(index, dir, false)
     }
 
-    fn wrap(index: Index, dir: &Path) -> Result<SearchIndex, IndexError> {
+    fn wrap(index: Index, dir: &Path, read_only: bool) -> Result<SearchIndex, IndexError> {
         tokenizer::register_tokenizers(&index);
         let fields = Fields::resolve(&index.schema()).ok_or_else(|| IndexError::Version {
             path: dir.to_path_buf(),
@@ -204,19 +265,36 @@ impl SearchIndex {
             index,
             fields,
             path: dir.to_path_buf(),
+            read_only,
         })
     }
 
-    /// How far the last commit took in the state (its cursor; the start when none), read
-    /// without taking the writer, so it can be asked while `watch` indexes.
-    pub fn committed_cursor(&self) -> SyncCursor {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .as_deref()
-            .and_then(SyncCursor::parse)
-            .unwrap_or_default()
+    /// True when the index was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// A searcher over the last commit. When the index directory cannot be written (the meta
+    /// lock cannot be created), the index is reopened read-only; a read-only open retries once
+    /// when a segment vanished under it (another user's writer merging at that instant).
+    pub fn searcher(&self) -> Result<Searcher, IndexError> {
+        let what = "cannot open an index reader";
+        match reader_of(&self.index) {
+            Ok(s) => Ok(s),
+            Err(TantivyError::LockFailure(LockError::IoError(e), _))
+                if !self.read_only && cannot_write(&e) =>
+            {
+                tracing::debug!(path = %self.path.display(), error = %e, "index not writable: reading it read-only");
+                Self::open_with(&self.path, true)?.searcher()
+            }
+            Err(TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
+                if self.read_only =>
+            {
+                let again = Self::open_with(&self.path, true)?;
+                reader_of(&again.index).map_err(open_failure(&self.path, what))
+            }
+            Err(e) => Err(open_failure(&self.path, what)(e)),
+        }
     }
 
     /// The index directory.
@@ -322,6 +400,39 @@ fn read_version(dir: &Path) -> Result<u32, IndexError> {
             path: file,
             message: e.to_string(),
         })
+}
+
+/// A searcher of `index` that does not watch for new commits (one per search).
+fn reader_of(index: &Index) -> tantivy::Result<Searcher> {
+    let reader: tantivy::IndexReader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok(reader.searcher())
+}
+
+/// True for an I/O error that means "this process may not write here".
+fn cannot_write(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// Maps a failure to open an existing index: one that `mimamori reindex` repairs (damaged
+/// files, another index format, a missing segment) becomes [`IndexError::Unreadable`].
+fn open_failure(path: &Path, what: &'static str) -> impl FnOnce(TantivyError) -> IndexError {
+    let path = path.to_path_buf();
+    move |source| match source {
+        TantivyError::DataCorruption(_)
+        | TantivyError::IncompatibleIndex(_)
+        | TantivyError::SchemaError(_)
+        | TantivyError::DeserializeError(_)
+        | TantivyError::OpenReadError(
+            OpenReadError::FileDoesNotExist(_) | OpenReadError::IncompatibleIndex(_),
+        ) => IndexError::Unreadable { path, source },
+        source => IndexError::Tantivy { path, what, source },
+    }
 }
 
 fn tv(path: &Path, what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> IndexError {

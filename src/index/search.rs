@@ -6,6 +6,9 @@
 //! body (Lindera words and readings), the body bigrams and the thread title; a word written in
 //! kana only is also looked up in the body's reading bigrams, so `やまだ` finds 山田 (a query
 //! with kanji does not, so 詐欺 does not find every さぎ).
+//!
+//! Before it is parsed, the query string is checked against [`super::limits`]; a search runs
+//! under a [`Deadline`] ([`SEARCH_BUDGET`] unless the caller gives one).
 
 use std::ops::{Bound, Range};
 
@@ -17,11 +20,36 @@ use tantivy::schema::{Field, IndexRecordOption, TantivyDocument, Value};
 use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::{DocAddress, Searcher, Term};
 
-use super::{IndexError, SearchIndex, tv};
+pub use super::deadline::{Deadline, SEARCH_BUDGET};
+use super::{IndexError, SearchIndex, limits, tv};
 use crate::model::jst;
 
 /// Longest snippet, in characters.
 const SNIPPET_CHARS: usize = 160;
+
+/// Longest duration text [`parse_duration`] takes.
+const MAX_DURATION_TEXT: usize = 40;
+/// Most digits in one number of a duration (999,999,999 days still fits every type on the way).
+const MAX_DURATION_DIGITS: usize = 9;
+
+/// A duration as `--since 7d`, `since=12h` or `--timeout 5s` write it (the config syntax:
+/// `500ms`, `30s`, `5m`, `1h`, `7d`, combined as `1h30m`), refused past
+/// [`MAX_DURATION_DIGITS`] digits in a number or [`MAX_DURATION_TEXT`] characters, so that a
+/// hostile value cannot overflow the arithmetic behind it.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let longest = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if s.len() > MAX_DURATION_TEXT || longest > MAX_DURATION_DIGITS {
+        return Err(format!(
+            "a duration has at most {MAX_DURATION_DIGITS} digits per number and {MAX_DURATION_TEXT} characters (write e.g. 30s, 5m, 1h, 7d)"
+        ));
+    }
+    crate::config::parse_duration(s)
+}
 
 /// One search.
 #[derive(Debug, Clone, Default)]
@@ -97,8 +125,10 @@ fn date_term(field: Field, t: DateTime<Utc>) -> Term {
 }
 
 impl SearchIndex {
-    /// The query `request` describes (query string and filters).
+    /// The query `request` describes (query string and filters); a query string over one of
+    /// the [`limits`] is refused before it is parsed.
     pub fn query(&self, request: &SearchRequest) -> Result<Box<dyn Query>, IndexError> {
+        limits::check(&request.query)?;
         let f = &self.fields;
         let mut defaults = vec![f.body, f.body_ngram, f.title];
         if is_kana_query(&request.query) {
@@ -136,17 +166,27 @@ impl SearchIndex {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
-    /// Runs `request`: the best `limit` posts with snippets.
+    /// Runs `request` within [`SEARCH_BUDGET`]: the best `limit` posts with snippets.
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<SearchResult>, IndexError> {
+        self.search_within(request, &Deadline::after(SEARCH_BUDGET))
+    }
+
+    /// Runs `request`, failing with [`IndexError::TimedOut`] once `deadline` passes.
+    pub fn search_within(
+        &self,
+        request: &SearchRequest,
+        deadline: &Deadline,
+    ) -> Result<Vec<SearchResult>, IndexError> {
         let query = self.query(request)?;
-        let reader = self
-            .index
-            .reader()
-            .map_err(tv(&self.path, "cannot open an index reader"))?;
-        let searcher = reader.searcher();
+        deadline.check()?;
+        let searcher = self.searcher()?;
         let top = searcher
-            .search(&query, &TopDocs::with_limit(request.limit.max(1)))
+            .search(
+                &deadline.wrap(query.box_clone()),
+                &TopDocs::with_limit(request.limit.max(1)).order_by_score(),
+            )
             .map_err(tv(&self.path, "search failed"))?;
+        deadline.check()?;
         let f = self.fields;
         let mut generators = Vec::new();
         for field in [f.body, f.body_ngram, f.body_reading, f.title] {
@@ -156,7 +196,10 @@ impl SearchIndex {
             generators.push(g);
         }
         top.into_iter()
-            .map(|(score, addr)| self.result(&searcher, addr, score, &generators))
+            .map(|(score, addr)| {
+                deadline.check()?;
+                self.result(&searcher, addr, score, &generators)
+            })
             .collect()
     }
 
@@ -275,6 +318,24 @@ mod tests {
         assert!(is_kana_query("ヤマダ"));
         assert!(!is_kana_query("山田 やまだ"));
         assert!(!is_kana_query("yamada"));
+    }
+
+    #[test]
+    fn durations_are_bounded_before_any_arithmetic() {
+        assert_eq!(
+            parse_duration("7d"),
+            Ok(std::time::Duration::from_secs(7 * 86400))
+        );
+        assert_eq!(
+            parse_duration(" 1h30m "),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert!(parse_duration("999999999d999999999d999999999d").is_ok());
+        for hostile in ["999999999999999999d", "1000000000s", &"1d".repeat(30)] {
+            let e = parse_duration(hostile).expect_err(hostile);
+            assert!(e.contains("at most 9 digits"), "{e}");
+        }
+        assert!(parse_duration("tomorrow").is_err());
     }
 
     #[test]

@@ -198,6 +198,43 @@ pub fn reindex(
     })
 }
 
+/// How far an index is behind the state: rows stored after its cursor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// Post rows after the cursor.
+    pub posts: i64,
+    /// Triage entries after the cursor.
+    pub triage: i64,
+}
+
+impl Lag {
+    /// True when the index holds everything in the state.
+    pub fn is_current(self) -> bool {
+        self.posts <= 0 && self.triage <= 0
+    }
+}
+
+/// How far the index of `data` is behind `store`, reading both and writing nothing (so
+/// `search` only catches up, which writes, when there is something to catch up on). Fails
+/// like [`SearchIndex::open`] when there is no usable index.
+pub fn lag(data: &Path, store: &Store) -> Result<Lag, IndexError> {
+    let index = SearchIndex::open(data)?;
+    let payload = index
+        .tantivy()
+        .load_metas()
+        .map_err(super::tv(index.path(), "cannot read the index metadata"))?
+        .payload;
+    // An index without a cursor was never synced: everything is behind it.
+    let cursor = payload
+        .as_deref()
+        .and_then(SyncCursor::parse)
+        .unwrap_or_default();
+    Ok(Lag {
+        posts: store.last_post_rowid()? - cursor.posts,
+        triage: store.last_triage_id()? - cursor.triage,
+    })
+}
+
 /// Catches the index of `data` up with `store` if no other process is writing it (that
 /// process keeps it current), creating it when missing. Returns what was done, or `None`
 /// when another writer holds the index.

@@ -13,7 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::view::{self, QueueFilter};
+use super::params::{self, QueueFilter};
+use super::view;
 use super::{ApiError, AppState, blocking};
 
 /// The OpenAPI 3 description of this API.
@@ -51,9 +52,9 @@ async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = view::params(q.as_deref());
-    let request = view::search_request(&p)?;
-    let out = blocking(move || view::search(&state, &request)).await?;
+    let p = params::api_params(q.as_deref());
+    let request = params::search_request(&p)?;
+    let out = super::search::run(state, request).await?;
     Ok(Json(out))
 }
 
@@ -61,7 +62,7 @@ async fn hits(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let p = view::params(q.as_deref());
+    let p = params::api_params(q.as_deref());
     let filter = QueueFilter::from_params(&p)?;
     let out = blocking(move || view::queue(&state, &filter)).await?;
     Ok(Json(out))
@@ -87,7 +88,7 @@ pub struct TriageBody {
     pub note: Option<String>,
 }
 
-/// Longest note kept, in bytes.
+/// Longest note kept, in characters (as the OpenAPI `maxLength` counts them).
 pub const MAX_NOTE: usize = 4000;
 
 /// Validates and applies a triage update; returns the new hit and its history.
@@ -97,11 +98,12 @@ pub fn apply_triage(
     status: &str,
     note: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
-    let status = view::status_param(status.trim())?;
+    state.check_writable()?;
+    let status = params::status_param(status.trim())?;
     let note = note.map(str::trim).filter(|n| !n.is_empty());
-    if note.is_some_and(|n| n.len() > MAX_NOTE) {
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
         return Err(ApiError::bad_request(format!(
-            "the note is longer than {MAX_NOTE} bytes"
+            "the note is longer than {MAX_NOTE} characters"
         )));
     }
     state.store.set_status(id, &status, note)?;
@@ -157,6 +159,30 @@ mod tests {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
         }
+    }
+
+    #[test]
+    fn the_openapi_file_states_the_limits_and_categories_in_force() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            param("/api/search", "q")["schema"]["maxLength"].as_u64(),
+            Some(crate::index::limits::MAX_QUERY_CHARS as u64)
+        );
+        let categories = serde_json::json!(params::categories());
+        assert_eq!(
+            param("/api/search", "category")["schema"]["enum"],
+            categories
+        );
+        assert_eq!(param("/api/hits", "category")["schema"]["enum"], categories);
+        let triage = &doc["paths"]["/api/hits/{id}/triage"]["post"]["responses"];
+        assert!(triage["413"].is_object() && triage["403"].is_object());
     }
 
     #[test]

@@ -66,11 +66,10 @@ impl Scrape {
 
 /// Stored posts the index has not taken in (all of them when there is no index yet).
 fn index_lag(store: &Store, data: &Path) -> u64 {
-    let last = store.last_post_rowid().unwrap_or(0);
-    let done = crate::index::SearchIndex::open(data)
-        .map(|i| i.committed_cursor().posts)
-        .unwrap_or(0);
-    (last - done).max(0) as u64
+    match crate::index::sync::lag(data, store) {
+        Ok(lag) => lag.posts.max(0) as u64,
+        Err(_) => store.last_post_rowid().unwrap_or(0).max(0) as u64,
+    }
 }
 
 /// Serves `GET /metrics` on `addr` until the process ends; returns the address bound (port 0

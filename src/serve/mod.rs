@@ -15,6 +15,16 @@
 //! - **Never block the executor.** The store and the index are blocking (SQLite, Tantivy,
 //!   Lindera): every handler runs them through [`blocking`] (`spawn_blocking`). The index is
 //!   opened per request, so a `mimamori reindex` that swaps the directory is seen at once.
+//! - **A search cannot hold a core for long.** Query strings are bounded before parsing
+//!   (`index::limits`, 400 past a limit); [`search::run`] runs at most [`AppState`]'s share of
+//!   searches at once, each under a time budget enforced inside Tantivy's scoring loop (503
+//!   past it); and on SIGTERM/Ctrl-C [`serve`] waits at most [`SHUTDOWN_GRACE`] for requests
+//!   in flight.
+//! - **Errors speak the route's language.** Every error under `/api/` is JSON `{error}`, even
+//!   the ones axum makes itself (a body over [`MAX_BODY`] is a 413, a bad method a 405); on
+//!   pages it is an error page.
+//! - **A read-only data directory is served read-only.** Searching and reading write nothing;
+//!   triage answers 403 saying why.
 //! - **Personal data stays masked.** Hit matches are stored masked; post bodies are shown
 //!   with every personal value the analyzer found (and any the detector finds now) replaced by
 //!   its mask (`090-****-6789`), see [`view`].
@@ -23,26 +33,37 @@ pub mod api;
 pub mod html;
 pub mod metrics;
 pub mod pages;
+pub mod params;
+pub mod search;
 pub mod view;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::config::Watchlist;
+use crate::index::IndexError;
+use crate::index::search::SEARCH_BUDGET;
 use crate::store::{Store, StoreError};
 
 /// The name of the cookie that carries the token on pages.
 pub const TOKEN_COOKIE: &str = "mimamori_token";
 /// The environment variable `serve` reads the token from when `--token` is not given.
 pub const TOKEN_ENV: &str = "MIMAMORI_TOKEN";
+/// Largest request body accepted, in bytes (a triage update is a status and a note of at most
+/// 4,000 bytes).
+pub const MAX_BODY: usize = 64 * 1024;
+/// How long [`serve`] waits for requests in flight after SIGTERM/Ctrl-C before it stops anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The Content-Security-Policy of every response: no script, no external anything.
 pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -89,6 +110,12 @@ pub struct AppState {
     token: Option<String>,
     /// The watchlist, for `/api/watchlist` and the target filter (empty when none).
     pub watchlist: Option<Watchlist>,
+    /// The data directory is served read-only: triage is refused.
+    read_only: bool,
+    /// Time budget of one search.
+    search_budget: Duration,
+    /// Searches that may run at once (one per core, at most 4).
+    searches: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -104,12 +131,47 @@ impl AppState {
         {
             return Err(ServeError::BadToken);
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(AppState {
             data: data.to_path_buf(),
             store,
             token,
             watchlist,
+            read_only: false,
+            search_budget: SEARCH_BUDGET,
+            searches: Arc::new(Semaphore::new(cores.clamp(1, 4))),
         })
+    }
+
+    /// Serves the data directory read-only: triage answers 403.
+    pub fn with_read_only(mut self, read_only: bool) -> AppState {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Gives each search `budget` instead of [`SEARCH_BUDGET`].
+    pub fn with_search_budget(mut self, budget: Duration) -> AppState {
+        self.search_budget = budget;
+        self
+    }
+
+    /// True when the data directory is served read-only.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Refuses a change (triage) when the data directory is served read-only.
+    pub fn check_writable(&self) -> Result<(), ApiError> {
+        if self.read_only {
+            return Err(ApiError {
+                status: StatusCode::FORBIDDEN,
+                message: format!(
+                    "{}: this server serves a read-only data directory, so triage is off (restart `mimamori serve` with write access to it)",
+                    self.data.display()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -128,13 +190,15 @@ pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), ServeErro
     Ok(())
 }
 
-/// The whole application: API, pages and the auth/header layers.
+/// The whole application: API, pages and the auth/header/error layers.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
         .route("/metrics", axum::routing::get(metrics_page))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), guard))
+        .layer(middleware::from_fn(uniform_errors))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -152,7 +216,8 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// Binds `addr` (after [`check_bind`]) and serves `state` until `shutdown` resolves; calls
-/// `on_bound` with the address actually bound (useful with port 0).
+/// `on_bound` with the address actually bound (useful with port 0). After `shutdown`,
+/// requests in flight get [`SHUTDOWN_GRACE`] to finish; then it returns anyway.
 pub async fn serve(
     addr: SocketAddr,
     state: AppState,
@@ -167,10 +232,41 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     on_bound(bound);
-    axum::serve(listener, router(Arc::new(state)))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Serve)
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let server =
+        axum::serve(listener, router(Arc::new(state))).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
+    match with_grace(server.into_future(), stopped, SHUTDOWN_GRACE).await {
+        Some(result) => result.map_err(ServeError::Serve),
+        None => {
+            tracing::warn!(
+                grace_secs = SHUTDOWN_GRACE.as_secs(),
+                "requests still in flight after the shutdown grace period: stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs `server` to its end, but gives up `grace` after `stopping` turns true: `None` then.
+pub async fn with_grace<T>(
+    server: impl Future<Output = T>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    grace: Duration,
+) -> Option<T> {
+    let deadline = async move {
+        // A dropped sender means no shutdown was ever asked for: wait for the server alone.
+        if stopping.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        out = server => Some(out),
+        () = deadline => None,
+    }
 }
 
 /// For `demo`: serves `store` on loopback `addr` in the background (for as long as the runtime
@@ -238,6 +334,14 @@ impl ApiError {
         }
     }
 
+    /// 503 with `message`.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: message.into(),
+        }
+    }
+
     /// 500 with `message`.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -257,14 +361,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::index::IndexError> for ApiError {
-    fn from(e: crate::index::IndexError) -> ApiError {
-        use crate::index::IndexError;
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> ApiError {
         let status = match &e {
-            IndexError::Missing { .. } | IndexError::Version { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            IndexError::Query { .. } => StatusCode::BAD_REQUEST,
+            IndexError::Missing { .. }
+            | IndexError::Version { .. }
+            | IndexError::Unreadable { .. }
+            | IndexError::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            IndexError::Query { .. } | IndexError::QueryLimit(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -330,6 +434,12 @@ fn split_token(query: &str) -> (String, Option<String>) {
         .extend_pairs(rest)
         .finish();
     (rest, token)
+}
+
+/// `path` as a redirect target that stays on this origin: one leading `/`. A path that starts
+/// with `//` or `/\` would be read by a browser as another host (`//evil.example/`).
+fn local_path(path: &str) -> String {
+    format!("/{}", path.trim_start_matches(['/', '\\']))
 }
 
 fn host_is_loopback(host: &str) -> bool {
@@ -407,9 +517,9 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         if let Some(t) = token
             && token_eq(&t, expected)
         {
-            let path = req.uri().path();
+            let path = local_path(req.uri().path());
             let to = if rest.is_empty() {
-                path.to_string()
+                path
             } else {
                 format!("{path}?{rest}")
             };
@@ -437,6 +547,55 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         );
     }
     resp
+}
+
+/// Makes every error answer speak its route's language: under `/api/` an error that is not
+/// JSON yet (axum's own rejections: 413 body too large, 405 method, 400 bad path) becomes
+/// `{"error": …}` with the same status; on pages a plain-text one becomes an error page.
+async fn uniform_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let kind = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let already = if api {
+        kind.starts_with("application/json")
+    } else {
+        kind.starts_with("text/html")
+    };
+    if already {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the request body is larger than the limit of {MAX_BODY} bytes")
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut out = refuse(status, &message, api);
+    // Keep what tells the client how to go on (Allow on a 405, WWW-Authenticate on a 401).
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }
 
 /// CSP and friends on every response.
@@ -485,6 +644,37 @@ mod tests {
         let (rest, t) = split_token("q=%E5%B1%B1&token=s3cret&limit=5");
         assert_eq!(t.as_deref(), Some("s3cret"));
         assert_eq!(rest, "q=%E5%B1%B1&limit=5");
+    }
+
+    #[test]
+    fn token_redirects_stay_on_this_origin() {
+        assert_eq!(local_path("/search"), "/search");
+        assert_eq!(local_path("/"), "/");
+        assert_eq!(local_path("//evil.example/"), "/evil.example/");
+        assert_eq!(local_path("/\\evil.example/"), "/evil.example/");
+        assert_eq!(local_path("/\\/\\//evil.example"), "/evil.example");
+        assert_eq!(local_path("/hits/3"), "/hits/3");
+    }
+
+    #[tokio::test]
+    async fn a_stuck_server_is_given_up_after_the_grace_period() {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stuck = std::future::pending::<()>();
+        let started = std::time::Instant::now();
+        let stop = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.send(true);
+        };
+        let (out, ()) = tokio::join!(with_grace(stuck, rx, Duration::from_millis(50)), stop);
+        assert!(out.is_none());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_ends_is_waited_for() {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let out = with_grace(async { 7 }, rx, Duration::from_millis(1)).await;
+        assert_eq!(out, Some(7));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 
 use super::html;
-use super::view::{self, QueueFilter};
+use super::params::{self, QueueFilter};
+use super::view;
 use super::{ApiError, AppState, blocking};
 use crate::model::jst;
 use crate::store::{HitFilter, TRIAGE_STATUSES};
@@ -75,17 +76,14 @@ fn jst_time(rfc3339: Option<&str>) -> String {
 }
 
 fn categories() -> Vec<String> {
-    ["defamation", "insult", "threat", "personal_data"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    params::categories().map(str::to_string).to_vec()
 }
 
 async fn queue(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let p = view::params(q.as_deref());
+    let p = params::params(q.as_deref());
     let filter = QueueFilter::from_params(&p)?;
     let f = filter.clone();
     let (hits, targets) =
@@ -168,7 +166,7 @@ async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let p = view::params(q.as_deref());
+    let p = params::params(q.as_deref());
     let get = |k: &str| p.get(k).map_or("", String::as_str);
     let mut b = String::from("<h1>Search</h1>");
     let _ = write!(
@@ -192,9 +190,21 @@ async fn search(
         b.push_str("<p class=\"meta\">Words are ANDed; <code>\"…\"</code> is a phrase; kana finds the kanji it reads (やまだ → 山田); <code>OR</code>, <code>NOT</code>, <code>target:</code>, <code>category:</code>, <code>source:</code>. Empty or <code>*</code> lists every post.</p>");
         return Ok(Html(html::page("Search", "search", &b)));
     }
-    let request = view::search_request(&p)?;
-    let s = Arc::clone(&state);
-    match blocking(move || view::search(&s, &request)).await {
+    // A bad parameter (a query over the limits, an unknown category) is shown beside the form
+    // it came from, like a query that does not parse.
+    let request = match params::search_request(&p) {
+        Ok(r) => r,
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let _ = write!(
+                b,
+                "<div class=\"error\" id=\"search-error\">{}</div>",
+                esc(&e.message)
+            );
+            return Ok(Html(html::page("Search", "search", &b)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match super::search::run(Arc::clone(&state), request).await {
         Ok(out) => {
             let _ = write!(
                 b,
@@ -561,7 +571,7 @@ async fn timeline(
     State(state): State<Arc<AppState>>,
     RawQuery(q): RawQuery,
 ) -> Result<Html<String>, PageError> {
-    let p = view::params(q.as_deref());
+    let p = params::params(q.as_deref());
     let days: i64 = match p.get("days") {
         None => 30,
         Some(s) => s

@@ -1,5 +1,5 @@
-//! What the API returns and the pages show, computed once for both: parameter parsing, the
-//! hit queue, a hit's detail (body with personal values masked and matches located in it),
+//! What the API returns and the pages show, computed once for both (parameters are parsed
+//! in [`super::params`]): the hit queue, a hit's detail (body with personal values masked and matches located in it),
 //! deadlines, the watchlist and source summaries, and search with facets.
 //!
 //! Everything here is blocking (store and index): call it inside [`super::blocking`].
@@ -7,105 +7,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
+use super::params::QueueFilter;
 use super::{ApiError, AppState};
 use crate::analyze::pii::{self, Masker, WatchedValue, apply_masks};
 use crate::config::TargetKind;
 use crate::index::SearchIndex;
 use crate::index::facets::DayCount;
-use crate::index::search::{SearchRequest, SearchResult};
+use crate::index::search::{Deadline as SearchDeadline, SearchRequest, SearchResult};
 use crate::model::{Post, jst};
-use crate::store::{Hit, HitFilter, HitMatch, SourceState, TRIAGE_STATUSES, TriageEntry};
+use crate::store::{Hit, HitFilter, HitMatch, SourceState, TriageEntry};
 
-/// Most results or hits one request may ask for.
-pub const MAX_LIMIT: usize = 1000;
 pub use crate::evidence::deadlines::{
     ACCESS_LOG_DAYS, Deadline, Deadlines, OUTER_LIMIT_MONTHS, deadlines,
 };
-
-/// Query parameters as name → value (the last one wins); never fails.
-pub fn params(query: Option<&str>) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect()
-}
-
-/// `limit` parameter: 1..=[`MAX_LIMIT`], `default` when absent.
-pub fn limit(p: &BTreeMap<String, String>, default: usize) -> Result<usize, ApiError> {
-    match p.get("limit") {
-        None => Ok(default),
-        Some(s) => match s.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_request(format!(
-                "limit must be a number from 1 to {MAX_LIMIT}, not {s:?}"
-            ))),
-        },
-    }
-}
-
-/// A time parameter: RFC 3339, a date (midnight JST) or a duration back from now (`7d`).
-pub fn time_param(name: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        && let Some(t) = d
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(jst()).single())
-    {
-        return Ok(t.with_timezone(&Utc));
-    }
-    crate::config::parse_duration(s)
-        .ok()
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .and_then(|d| Utc::now().checked_sub_signed(d))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{name} must be a duration back from now (7d, 12h), a date (2024-05-01, JST) or an RFC 3339 time, not {s:?}"
-            ))
-        })
-}
-
-/// A status parameter: one of [`TRIAGE_STATUSES`].
-pub fn status_param(s: &str) -> Result<String, ApiError> {
-    if TRIAGE_STATUSES.contains(&s) {
-        Ok(s.to_string())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "unknown triage status {s:?} (use one of: {})",
-            TRIAGE_STATUSES.join(", ")
-        )))
-    }
-}
-
-/// Which hits the queue shows.
-#[derive(Debug, Clone, Default)]
-pub struct QueueFilter {
-    /// Only this status.
-    pub status: Option<String>,
-    /// Only this target.
-    pub target: Option<String>,
-    /// Only hits of this category.
-    pub category: Option<String>,
-    /// At most this many.
-    pub limit: usize,
-}
-
-impl QueueFilter {
-    /// From query parameters `status`, `target`, `category`, `limit` (default 100).
-    pub fn from_params(p: &BTreeMap<String, String>) -> Result<QueueFilter, ApiError> {
-        Ok(QueueFilter {
-            status: p.get("status").map(|s| status_param(s)).transpose()?,
-            target: p.get("target").cloned(),
-            category: p.get("category").cloned(),
-            limit: limit(p, 100)?,
-        })
-    }
-}
 
 /// Sort key of a hit's time: posted-at, else recorded-at (RFC 3339 strings compared as times).
 fn hit_time(h: &Hit) -> Option<DateTime<FixedOffset>> {
@@ -567,25 +484,16 @@ pub struct FacetsView {
     pub sources: BTreeMap<String, u64>,
 }
 
-/// The search request of parameters `q`, `target`, `category`, `source`, `since`, `until`,
-/// `limit` (default 20).
-pub fn search_request(p: &BTreeMap<String, String>) -> Result<SearchRequest, ApiError> {
-    Ok(SearchRequest {
-        query: p.get("q").cloned().unwrap_or_default(),
-        target: p.get("target").cloned(),
-        category: p.get("category").cloned(),
-        source: p.get("source").cloned(),
-        since: p.get("since").map(|s| time_param("since", s)).transpose()?,
-        until: p.get("until").map(|s| time_param("until", s)).transpose()?,
-        limit: limit(p, 20)?,
-    })
-}
-
-/// Runs a search with facets; each result's status comes from the store.
-pub fn search(state: &AppState, request: &SearchRequest) -> Result<SearchView, ApiError> {
+/// Runs a search with facets, both within `deadline`; each result's status comes from the
+/// store.
+pub fn search(
+    state: &AppState,
+    request: &SearchRequest,
+    deadline: &SearchDeadline,
+) -> Result<SearchView, ApiError> {
     let index = SearchIndex::open(&state.data)?;
-    let mut results = index.search(request)?;
-    let facets = index.facets(request)?;
+    let mut results = index.search_within(request, deadline)?;
+    let facets = index.facets_within(request, deadline)?;
     let masker = Masker::of_watchlist(state.watchlist.as_ref());
     for r in &mut results {
         let mut status = None;
@@ -617,19 +525,5 @@ pub fn mask_result(masker: &Masker, r: &mut SearchResult) {
     r.snippet_html = super::html::marked_html(&r.snippet);
     if let Some(t) = &r.title {
         r.title = Some(masker.mask(t));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_params_are_400_not_panics() {
-        let p = params(Some("limit=-3&since=tomorrow&%ZZ=1"));
-        assert!(limit(&p, 20).is_err());
-        assert!(search_request(&p).is_err());
-        assert!(status_param("bogus").is_err());
-        assert!(time_param("since", "7d").is_ok());
     }
 }

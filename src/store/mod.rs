@@ -17,6 +17,7 @@
 
 mod health;
 mod hits;
+mod readonly;
 mod recheck;
 mod schema;
 mod spread;
@@ -37,6 +38,7 @@ pub use crate::model::timestamp;
 use crate::sources::{CursorUpdate, Cursors};
 pub use health::{HealthDue, HealthEvent, HealthPolicy, PollHealth};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
+pub use readonly::write_protected;
 pub use recheck::{DueCheck, PostCheck, RecheckRow};
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use spread::{SpreadInfo, SpreadMember, WINDOW_DAYS};
@@ -113,6 +115,26 @@ pub enum StoreError {
     /// No hit with this id.
     #[error("no hit with id {0}")]
     NoHit(i64),
+    /// There is no state database in the directory.
+    #[error(
+        "{path}: no state database here (is --data right? run `mimamori watch` or `mimamori demo --data DIR` first)"
+    )]
+    NoState {
+        /// The database file looked for.
+        path: PathBuf,
+    },
+    /// A read-only open found a database that needs migrating first.
+    #[error(
+        "{path}: schema version {found} is older than this mimamori's ({expected}) and the data directory is opened read-only; run any mimamori command with write access to it once (e.g. `mimamori hits`) to upgrade it"
+    )]
+    Outdated {
+        /// The database file.
+        path: PathBuf,
+        /// Version in the file.
+        found: i64,
+        /// Version this build needs.
+        expected: i64,
+    },
     /// A blocking state task panicked or was cancelled.
     #[error("state task failed: {0}")]
     Task(String),

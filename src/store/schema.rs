@@ -155,6 +155,28 @@ pub const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The schema version recorded in the database (0 before the first migration); refuses a
+/// database newer than this build.
+pub(super) fn read_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let version: i64 = conn
+        .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+        .optional()
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            what: "cannot read the schema version",
+            source,
+        })?
+        .unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
+
 /// Applies the missing migrations; refuses a database newer than this build.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let sq = |what| {
@@ -168,18 +190,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sq("cannot begin a migration"))?;
-        let version: i64 = tx
-            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
-            .optional()
-            .map_err(sq("cannot read the schema version"))?
-            .unwrap_or(0);
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        let version = read_version(&tx, path)?;
         let Some(step) = MIGRATIONS.get(version as usize) else {
             return Ok(());
         };
