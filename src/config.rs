@@ -6,6 +6,9 @@
 //! normalized here (or kept as `sha256:` hashes of the normalized form) so the analyzer never
 //! sees a raw watchlist string.
 
+mod sections;
+mod target;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::analyze::pii::{self, PiiKind, WatchedValue};
+use crate::text::pii::{PiiKind, WatchedValue};
+pub use sections::message_field;
+use sections::table_spans;
+pub use target::parse_personal;
+use target::{RawTarget, validate_target};
 
 /// What went wrong loading a watchlist; messages name the file and position.
 #[derive(Debug, thiserror::Error)]
@@ -128,129 +135,6 @@ impl Watchlist {
     pub fn target(&self, id: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.id == id)
     }
-
-    /// `file:line:col` of `field` in the `index`-th (0-based) `[name]` / `[[name]]` table, or
-    /// of the table's header when the field is not written there or not given; `None` when the
-    /// table was not read from a file. The modules that read [`Watchlist::extra`] put it in
-    /// front of their errors.
-    pub fn locate(&self, name: &str, index: usize, field: Option<&str>) -> Option<String> {
-        let site = self.sites.get(name)?.get(index)?;
-        let span = match field {
-            Some(f) => field_span(&site.text, site.span.clone(), f),
-            None => site.span.clone(),
-        };
-        let (line, column) = line_col(&site.text, span.start);
-        Some(format!("{}:{line}:{column}", site.path.display()))
-    }
-
-    /// An error about the `index`-th `[name]` table: `file:line:col: label: message`, located
-    /// at the field the message starts with (`field: …`, or serde's "unknown field `x`"),
-    /// else at the table's header; `label` names the table (`[recheck]`, `[[alert]] #2`).
-    pub fn located(&self, name: &str, index: usize, label: &str, message: &str) -> String {
-        let field = message_field(message);
-        match self.locate(name, index, field.as_deref()) {
-            Some(at) => format!("{at}: {label}: {message}"),
-            None => format!("{label}: {message}"),
-        }
-    }
-}
-
-impl Watchlist {
-    /// The `index`-th `[name]` / `[[name]]` table deserialized as `T` (`None` when there is no
-    /// such table). A wrong field is reported as `file:line:col: label: message` at the field:
-    /// the table's own text is parsed again for the position.
-    pub fn section<T: serde::de::DeserializeOwned>(
-        &self,
-        name: &str,
-        index: usize,
-        label: &str,
-    ) -> Result<Option<T>, String> {
-        let value = match self.extra.get(name) {
-            None => return Ok(None),
-            Some(toml::Value::Array(a)) => match a.get(index) {
-                Some(v) => v.clone(),
-                None => return Ok(None),
-            },
-            Some(v) if index == 0 => v.clone(),
-            Some(_) => return Ok(None),
-        };
-        let first = match value.try_into::<T>() {
-            Ok(t) => return Ok(Some(t)),
-            Err(e) => e.message().trim().to_string(),
-        };
-        Err(self
-            .reparse_error::<T>(name, index, label)
-            .unwrap_or_else(|| self.located(name, index, label, &first)))
-    }
-
-    /// The located error of parsing the table's text alone, when that fails with a position.
-    fn reparse_error<T: serde::de::DeserializeOwned>(
-        &self,
-        name: &str,
-        index: usize,
-        label: &str,
-    ) -> Option<String> {
-        let site = self.sites.get(name)?.get(index)?;
-        let slice = site.text.get(site.span.clone())?;
-        let err = if matches!(self.extra.get(name), Some(toml::Value::Array(_))) {
-            toml::from_str::<BTreeMap<String, Vec<T>>>(slice).err()?
-        } else {
-            toml::from_str::<BTreeMap<String, T>>(slice).err()?
-        };
-        let at = site.span.start + err.span()?.start;
-        let (line, column) = line_col(&site.text, at);
-        Some(format!(
-            "{}:{line}:{column}: {label}: {}",
-            site.path.display(),
-            err.message().trim()
-        ))
-    }
-}
-
-/// The field an error message is about: its leading `field:` or a serde "field `x`" quote.
-pub fn message_field(message: &str) -> Option<String> {
-    if let Some(rest) = message.split("field `").nth(1) {
-        return rest.split('`').next().map(str::to_string);
-    }
-    let head = message.split(':').next()?;
-    let ok = !head.is_empty()
-        && head.len() < message.len()
-        && head
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    ok.then(|| head.to_string())
-}
-
-/// The byte ranges of the `[name]` / `[[name]]` tables in `text`, in order: from the header
-/// to the next header.
-fn table_spans(text: &str, name: &str) -> Vec<Range<usize>> {
-    let mut headers = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            let start = offset + (line.len() - trimmed.len());
-            let inner = trimmed
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .trim();
-            let inner = inner.trim_matches('"');
-            headers.push((start, inner == name));
-        }
-        offset += line.len();
-    }
-    let mut out = Vec::new();
-    for (i, (start, mine)) in headers.iter().enumerate() {
-        if *mine {
-            let end = headers.get(i + 1).map_or(text.len(), |(s, _)| *s);
-            out.push(*start..end);
-        }
-    }
-    out
 }
 
 /// Source kinds the crawler knows.
@@ -263,40 +147,6 @@ pub const SOURCE_KINDS: &[&str] = &[
     "bluesky",
     "mastodon",
 ];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTarget {
-    id: Spanned<String>,
-    kind: Spanned<String>,
-    #[serde(default)]
-    names: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
-    aliases: Vec<Spanned<String>>,
-    #[serde(default)]
-    readings: Vec<Spanned<String>>,
-    #[serde(default)]
-    exclude: Vec<Spanned<String>>,
-    #[serde(default)]
-    personal: Option<RawPersonal>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawPersonal {
-    #[serde(default)]
-    phones: Vec<Spanned<String>>,
-    #[serde(default)]
-    emails: Vec<Spanned<String>>,
-    #[serde(default)]
-    addresses: Vec<Spanned<String>>,
-    #[serde(default)]
-    my_numbers: Vec<Spanned<String>>,
-    #[serde(default)]
-    cards: Vec<Spanned<String>>,
-    #[serde(default)]
-    bank_accounts: Vec<Spanned<String>>,
-}
 
 /// Turns byte spans into `file:line:col` errors for one file.
 struct Located<'a> {
@@ -483,158 +333,6 @@ fn merge(into: &mut Watchlist, text: &str, path: &Path) -> Result<(), ConfigErro
         }
     }
     Ok(())
-}
-
-fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
-fn strings(
-    loc: &Located,
-    prefix: &str,
-    field: &str,
-    items: Vec<Spanned<String>>,
-) -> Result<Vec<String>, ConfigError> {
-    let mut out = Vec::with_capacity(items.len());
-    let mut seen = std::collections::HashSet::new();
-    for item in items {
-        let span = item.span();
-        let value = item.into_inner().trim().to_string();
-        if value.is_empty() {
-            return Err(loc.error(span, format!("{prefix}: {field}: empty string")));
-        }
-        check_length(loc, prefix, field, &value, span)?;
-        if seen.insert(value.clone()) {
-            out.push(value);
-        }
-    }
-    Ok(out)
-}
-
-/// Refuses a value longer than [`MAX_NAME_CHARS`] (a name is a few words, and every form of
-/// every name is compiled into the matcher).
-fn check_length(
-    loc: &Located,
-    prefix: &str,
-    field: &str,
-    value: &str,
-    span: Range<usize>,
-) -> Result<(), ConfigError> {
-    if value.chars().nth(MAX_NAME_CHARS).is_some() {
-        let head: String = value.chars().take(20).collect();
-        return Err(loc.error(
-            span.start..span.start,
-            format!(
-                "{prefix}: {field}: \"{head}…\" is longer than {MAX_NAME_CHARS} characters (a name, alias, reading or phrase is a few words)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn validate_target(
-    loc: &Located,
-    raw: RawTarget,
-    span: Range<usize>,
-) -> Result<Target, ConfigError> {
-    let id_span = raw.id.span();
-    let id = raw.id.into_inner();
-    if !is_valid_id(&id) {
-        return Err(loc.error(
-            id_span,
-            format!("target \"{id}\": id: use only a-z, 0-9, '_' and '-'"),
-        ));
-    }
-    let prefix = format!("target \"{id}\"");
-    let kind_span = raw.kind.span();
-    let kind = match raw.kind.into_inner().as_str() {
-        "business" => TargetKind::Business,
-        "person" => TargetKind::Person,
-        other => {
-            return Err(loc.error(
-                kind_span,
-                format!(
-                    "{prefix}: kind: unknown kind \"{other}\" (use \"business\" or \"person\")"
-                ),
-            ));
-        }
-    };
-    let (names_span, names) = match raw.names {
-        Some(n) => (n.span(), strings(loc, &prefix, "names", n.into_inner())?),
-        None => (span, Vec::new()),
-    };
-    if names.is_empty() {
-        return Err(loc.error(names_span, format!("{prefix}: names must not be empty")));
-    }
-    let aliases = strings(loc, &prefix, "aliases", raw.aliases)?;
-    let readings_raw = raw.readings;
-    let mut readings = Vec::new();
-    for r in readings_raw {
-        let span = r.span();
-        let value = r.into_inner();
-        let trimmed: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-        check_length(loc, &prefix, "readings", &trimmed, span.clone())?;
-        if trimmed.is_empty() || !crate::text::reading::is_kana(&trimmed) {
-            return Err(loc.error(
-                span,
-                format!(
-                    "{prefix}: readings: \"{value}\" is not kana (write it in hiragana or katakana)"
-                ),
-            ));
-        }
-        readings.push(trimmed);
-    }
-    let exclude = strings(loc, &prefix, "exclude", raw.exclude)?;
-    let personal_raw = raw.personal.unwrap_or_default();
-    let groups = [
-        ("phones", PiiKind::Phone, personal_raw.phones),
-        ("emails", PiiKind::Email, personal_raw.emails),
-        ("addresses", PiiKind::Address, personal_raw.addresses),
-        ("my_numbers", PiiKind::MyNumber, personal_raw.my_numbers),
-        ("cards", PiiKind::CreditCard, personal_raw.cards),
-        (
-            "bank_accounts",
-            PiiKind::BankAccount,
-            personal_raw.bank_accounts,
-        ),
-    ];
-    let mut personal = Vec::new();
-    for (field, kind, values) in groups {
-        for v in values {
-            let span = v.span();
-            let value = parse_personal(kind, v.get_ref())
-                .map_err(|why| loc.error(span, format!("{prefix}: personal.{field}: {why}")))?;
-            personal.push(PersonalValue { kind, value });
-        }
-    }
-    Ok(Target {
-        id,
-        kind,
-        names,
-        aliases,
-        readings,
-        exclude,
-        personal,
-    })
-}
-
-/// Parses a watchlist personal value: `sha256:<64 hex>` or a clear value to normalize.
-pub fn parse_personal(kind: PiiKind, value: &str) -> Result<WatchedValue, String> {
-    let value = value.trim();
-    if let Some(hex) = value.strip_prefix("sha256:") {
-        let hex = hex.trim().to_ascii_lowercase();
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!(
-                "bad sha256 value \"{value}\": expected \"sha256:\" and 64 hex digits (make one with `mimamori watchlist hash VALUE --kind {}`)",
-                kind.as_str()
-            ));
-        }
-        return Ok(WatchedValue::Hashed(hex));
-    }
-    pii::normalize_value(kind, value).map(WatchedValue::Clear)
 }
 
 fn validate_source(

@@ -1,6 +1,20 @@
 //! mimamori: watches the Japanese web for defamation and leaked personal data about
 //! watched names, and keeps court-grade evidence of each hit.
 //!
+//! Layers, bottom to top. A module may use the modules of lower layers and those listed
+//! before it in its own group; `·` separates groups, each a crate of the coming workspace.
+//! `tests/layers.rs` holds the table and fails on any upward import:
+//!
+//! 0. `text` · `durable` · `metrics`
+//! 1. `model`, then `config`
+//! 2. `analyze` · `spread` · `fetch`
+//! 3. `sources`
+//! 4. `store`
+//! 5. `index` · `rdap`, then `evidence`
+//! 6. `recheck`, `alert`, `watch`, `serve` (the service) · `simweb`
+//! 7. `bench`
+//! 8. the binary (`src/cli/`)
+//!
 //! Module map (one pipeline stage each; see `ARCHITECTURE.md`):
 
 /// Alerts: the outbox delivered to JSONL and webhook sinks, exactly once per (post, target).
@@ -21,7 +35,7 @@ pub mod fetch;
 pub mod index;
 /// Operational metrics in the Prometheus text format (`/metrics`).
 pub mod metrics;
-/// The data that flows between stages: `Post`.
+/// The data that flows between stages: `Post`, the analyzer's input, stored timestamps.
 pub mod model;
 /// Who to send it to: RDAP lookups of a site's domain or an IP address (`whois`).
 pub mod rdap;
@@ -37,7 +51,8 @@ pub mod sources;
 pub mod spread;
 /// SQLite state: cursors, seen posts, hits, alert outbox, triage.
 pub mod store;
-/// Text stages: normalization with an offset map, readings, prefilter, Lindera tokenizer.
+/// Text stages: normalization with an offset map, readings, prefilter, Lindera tokenizer,
+/// the written forms of personal values, HTML escaping.
 pub mod text;
 /// The watch loop: scheduling, polling, analysis and exactly-once commits.
 pub mod watch;

@@ -1,13 +1,19 @@
-//! The data that flows between pipeline stages: a [`Post`] as parsed from a source.
-//! (`Analysis`, the analyzer's verdict on a post, lives in `analyze`.)
+//! The data that flows between pipeline stages: a [`Post`] as parsed from a source,
+//! and [`PostInput`], the analyzer's input. (`Analysis`, the analyzer's verdict on a post,
+//! lives in `analyze`.)
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Japan Standard Time (UTC+9, no daylight saving): boards write their times in it.
 pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+}
+
+/// Now as stored: RFC 3339, UTC, milliseconds.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A time for people to read: JST with the offset shown, `2026-12-08 09:14:06 +09:00 (JST)`.
@@ -59,8 +65,8 @@ pub struct Post {
 
 impl Post {
     /// The analyzer's input for this post.
-    pub fn to_input(&self) -> crate::analyze::PostInput {
-        crate::analyze::PostInput {
+    pub fn to_input(&self) -> PostInput {
+        PostInput {
             id: self.key.clone(),
             text: self.body.clone(),
             title: self.thread_title.clone(),
@@ -72,6 +78,37 @@ impl Post {
                 .or_else(|| self.posted_at_raw.clone()),
         }
     }
+}
+
+/// One post to analyze, as `mimamori analyze` reads it (JSON Lines).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PostInput {
+    /// Caller's id, echoed in the output.
+    #[serde(default, deserialize_with = "id_string")]
+    pub id: String,
+    /// The post body.
+    pub text: String,
+    /// Thread or page title, if any: a target named there is what the post is about.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Post URL, if known.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Source kind (5ch, rss, …), if known.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Posted-at as written, if known.
+    #[serde(default)]
+    pub posted_at: Option<String>,
+}
+
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
 }
 
 #[cfg(test)]

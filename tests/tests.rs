@@ -13,6 +13,7 @@ mod faults;
 mod fetch;
 mod hardening;
 mod health;
+mod layers;
 mod metrics;
 mod schema;
 mod search;

@@ -25,49 +25,22 @@
 //! letter run), no buffers. Only posts it lets through are scanned as above; `prescreen_passes_whatever_the_gate_passes` (in
 //! `analyze`) checks that it never rejects a post the precise pass would let through.
 
+mod anchors;
 mod digits;
 mod prescreen;
 mod spec;
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::matcher::Matcher;
 use super::pii::{PiiKind, WatchedValue};
 use crate::config::PersonalValue;
 use crate::text::{normalize, reading};
+use anchors::{anchor_score, anchorable, raw_forms};
 use digits::{DigitChain, DigitValues};
 use spec::{PrescreenNeeds, prescreen_spec, run_keys};
-
-/// Every raw character that normalizes and folds to a given character (besides itself).
-static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
-    let mut map: HashMap<char, Vec<char>> = HashMap::new();
-    for cp in 0x80u32..=0x10FFFF {
-        let Some(c) = char::from_u32(cp) else {
-            continue;
-        };
-        let katakana = matches!(c, '\u{30A1}'..='\u{30FA}');
-        if !katakana && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-            continue;
-        }
-        let image = normalize::fold(&normalize::normalize(&c.to_string()).text);
-        for d in image.chars() {
-            if d != c {
-                map.entry(d).or_default().push(c);
-            }
-        }
-    }
-    for c in 'A'..='Z' {
-        map.entry(c.to_ascii_lowercase()).or_default().push(c);
-    }
-    map
-});
-
-/// Kanji too common to be a useful anchor when a pattern has better ones.
-const COMMON_KANJI: &str = "日人大中年本出上子一二三十田山川会社事時行見生分前後手間方自気東京新店思言今円金家学問目来物者地国長場高小食品所内外同下部多";
 
 /// The scalar value at byte `i` of valid UTF-8 and its width in bytes, read straight off the
 /// bytes (the hot loop of the no-hit path, in the gate and its prescreen). A truncated
@@ -97,70 +70,6 @@ fn decode_at(bytes: &[u8], i: usize) -> (u32, usize) {
         ),
         _ => (0xFFFD, 1),
     }
-}
-
-/// Characters that are never anchors (separators, marks, masks, long vowels).
-fn anchorable(c: char) -> bool {
-    !(c.is_whitespace()
-        || c.is_ascii_punctuation()
-        || matches!(c, 'ー' | '〜' | '〇' | '・' | '々')
-        || c.is_ascii_digit())
-}
-
-/// Hiragana from the most to the least frequent in ordinary Japanese text (rough).
-const KANA_BY_FREQUENCY: &str = "のいうにてとしたかなはるんがですまこれをもらりくっきょつあそおけだよやせどえさわちゃじみめろごげねばびべぶほへひふむゆぎずぐぜぞざぼゅぱぽぴぷぺぬぢづゐゑぁぃぅぇぉゎ";
-
-/// How rare a folded character is in raw text (higher: rarer). A voiced kana is rated on its
-/// own: written apart, its base is no raw form of it, the separate voicing mark is (see
-/// [`raw_forms`]).
-fn anchor_score(c: char) -> u32 {
-    let kana_rank = |k: char| {
-        KANA_BY_FREQUENCY
-            .chars()
-            .position(|x| x == k)
-            .map_or(60, |i| i as u32)
-    };
-    match c {
-        '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => {
-            if COMMON_KANJI.contains(c) {
-                100
-            } else {
-                200
-            }
-        }
-        '\u{3041}'..='\u{309F}' => kana_rank(c),
-        c if c.is_ascii_alphabetic() => 0,
-        _ => 60,
-    }
-}
-
-/// The raw forms of a folded character.
-fn raw_forms(c: char) -> Vec<char> {
-    let mut out = vec![c];
-    let mut add = |d: char| {
-        out.push(d);
-        if let Some(more) = PREIMAGES.get(&d) {
-            out.extend(more.iter().copied());
-        }
-    };
-    if let Some(more) = PREIMAGES.get(&c) {
-        for &d in more {
-            add(d);
-        }
-    }
-    // A voiced kana may be written as its unvoiced base plus a combining voicing mark (or a
-    // half-width one, which normalizes to it): the mark is the raw form that witnesses it,
-    // so that a bare は is no raw form of ば. (`゛` and `゜` stay apart after normalizing.)
-    if let Some(mark) = c.nfd().nth(1) {
-        match mark {
-            '\u{3099}' => out.extend(['\u{3099}', '\u{FF9E}']),
-            '\u{309A}' => out.extend(['\u{309A}', '\u{FF9F}']),
-            _ => {}
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 #[derive(Debug, Clone)]
@@ -761,21 +670,6 @@ fn town_of(address: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn raw_forms_cover_widths_scripts_and_voicing() {
-        let forms = raw_forms('だ');
-        // Written apart, だ is a base and a combining or half-width mark: the mark stands for it.
-        for c in ['だ', 'ダ', '\u{3099}', '\u{FF9E}'] {
-            assert!(forms.contains(&c), "{c} missing from {forms:?}");
-        }
-        for c in ['た', 'タ', 'ﾀ'] {
-            assert!(!forms.contains(&c), "{c} is no raw form of だ: {forms:?}");
-        }
-        assert!(raw_forms('ぱ').contains(&'\u{FF9F}'));
-        assert!(raw_forms('山').contains(&'⼭'));
-        assert!(raw_forms('a').contains(&'Ａ'));
-    }
 
     #[test]
     fn towns_are_cut_after_the_municipality() {

@@ -17,45 +17,15 @@ mod window;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::{PersonalValue, Target, TargetKind, Watchlist};
+pub use crate::model::PostInput;
 use crate::text::normalize;
 use crate::text::tokenize;
 use matcher::{MatchHow, Matcher, MatcherError};
 use pii::{PiiFound, PiiKind};
 use risk::{Category, Lexicon, LexiconError};
-
-/// One post to analyze, as `mimamori analyze` reads it (JSON Lines).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PostInput {
-    /// Caller's id, echoed in the output.
-    #[serde(default, deserialize_with = "id_string")]
-    pub id: String,
-    /// The post body.
-    pub text: String,
-    /// Thread or page title, if any: a target named there is what the post is about.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// Post URL, if known.
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Source kind (5ch, rss, …), if known.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Posted-at as written, if known.
-    #[serde(default)]
-    pub posted_at: Option<String>,
-}
-
-fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(match v {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
 
 /// Where in the post a match is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -460,7 +430,7 @@ impl Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::corpus::Generator;
+    use crate::simweb::corpus::Generator;
 
     const WATCHLIST: &str = include_str!("../../watchlists/example.toml");
     const FIXTURE_WATCHLIST: &str = include_str!("../../tests/fixtures/analyze/watchlist.toml");

@@ -28,11 +28,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::analyze::AnalyzeError;
-use crate::bench::corpus::{Generator, SplitMix64};
 use crate::bench::{BenchError, MB};
 use crate::config::{self, ConfigError, SourceConfig, Watchlist};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::model::Post;
+use crate::simweb::corpus::{Generator, SplitMix64};
 use crate::simweb::fivech::SimFiveCh;
 use crate::simweb::shitaraba::SimShitaraba;
 use crate::simweb::{SimConfig, SimError, SimSite, SimWeb};
@@ -320,7 +320,7 @@ pub fn run_crawl(
         let ex = example.clone();
         sim_rt.block_on(async move { SimWeb::start(sim, &ex, sites).await })?
     };
-    let mut generator = Generator::new(opts.seed, &example)?;
+    let mut generator = Generator::new(opts.seed, &example).map_err(BenchError::from)?;
     let mut rng = SplitMix64::new(opts.seed ^ 0xC0FFEE);
     let say =
         |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(CrawlBenchError::Output);

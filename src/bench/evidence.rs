@@ -25,12 +25,12 @@ use serde::Serialize;
 
 use crate::alert::{self, Dispatcher};
 use crate::analyze::{Analysis, Analyzer};
-use crate::bench::corpus::{Generator, SplitMix64};
 use crate::bench::index::Latency;
 use crate::bench::{BenchError, MB, builtin_watchlist};
 use crate::evidence::{Evidence, ledger};
 use crate::fetch::FetchResponse;
 use crate::model::Post;
+use crate::simweb::corpus::{Generator, SplitMix64};
 use crate::sources::Capture;
 use crate::store::Store;
 
@@ -285,7 +285,7 @@ fn generate(
     watchlist: &crate::config::Watchlist,
     analyzer: &Analyzer,
 ) -> Result<Vec<GenHit>, EvidenceBenchError> {
-    let mut generator = Generator::new(opts.seed, watchlist)?;
+    let mut generator = Generator::new(opts.seed, watchlist).map_err(BenchError::from)?;
     let mut rng = SplitMix64::new(opts.seed ^ 0x5eed);
     let mut chatter: Vec<String> = Vec::new();
     let mut out = Vec::new();

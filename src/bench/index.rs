@@ -14,24 +14,25 @@
 //! side and how queries are translated are in [`fts5`]. Speed is never asserted in tests.
 
 mod fts5;
+mod measure;
 pub mod posts;
+mod queries;
 mod report;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 
 use super::{BenchError, MB, builtin_watchlist};
 use crate::analyze::{AnalyzeError, Analyzer};
-use crate::index::search::SearchRequest;
 use crate::index::{IndexError, PostMeta, SearchIndex};
 use fts5::Fts5;
+use measure::{dir_bytes, pin_to_one_cpu, process_cpu_seconds, set_affinity};
 use posts::BenchPost;
+pub use queries::{BenchQuery, CLASSES, QUERIES, Words};
 
 /// Goal: posts per second indexed on one core.
 pub const GOAL_POSTS_PER_CORE_S: f64 = 10_000.0;
@@ -96,144 +97,6 @@ impl Default for IndexBenchOptions {
             min_runs: 10,
             query_budget: Duration::from_secs(2),
             max_runs: 200,
-        }
-    }
-}
-
-/// How the words of a query combine (the same on both engines).
-#[derive(Debug, Clone, Copy)]
-pub enum Words {
-    /// Every word (Tantivy: `a b`; FTS5: `"a" AND "b"`).
-    All(&'static [&'static str]),
-    /// One phrase (Tantivy: `"ab"`; FTS5: `"ab"`).
-    Phrase(&'static str),
-    /// Any word (Tantivy: `a OR b`; FTS5: `"a" OR "b"`).
-    Any(&'static [&'static str]),
-}
-
-/// One benchmark query.
-#[derive(Debug, Clone, Copy)]
-pub struct BenchQuery {
-    /// Query class for the summary.
-    pub class: &'static str,
-    /// The words.
-    pub words: Words,
-    /// `--target`.
-    pub target: Option<&'static str>,
-    /// `--category`.
-    pub category: Option<&'static str>,
-    /// `--source`.
-    pub source: Option<&'static str>,
-    /// `--since`, in days before the newest post.
-    pub since_days: Option<i64>,
-}
-
-const fn q(class: &'static str, words: Words) -> BenchQuery {
-    BenchQuery {
-        class,
-        words,
-        target: None,
-        category: None,
-        source: None,
-        since_days: None,
-    }
-}
-
-/// Query classes, in report order.
-pub const CLASSES: &[&str] = &["name", "phrase", "kana", "word", "filter"];
-
-/// The fixed query set.
-pub const QUERIES: &[BenchQuery] = &[
-    q("name", Words::All(&["山田商事"])),
-    q("name", Words::All(&["田中花子"])),
-    q("name", Words::All(&["日之出フーズ"])),
-    q("name", Words::All(&["黒木誠一郎"])),
-    q("name", Words::All(&["ヤマダ商事"])),
-    q("name", Words::All(&["さくら軒"])),
-    q("phrase", Words::Phrase("山田商事は詐欺")),
-    q("phrase", Words::Phrase("田中花子の電話番号")),
-    q("phrase", Words::Phrase("社員全員ゴミ")),
-    q("phrase", Words::Phrase("詐欺会社")),
-    q("kana", Words::All(&["やまだ"])),
-    q("kana", Words::All(&["たなか"])),
-    q("kana", Words::All(&["くろき"])),
-    q("kana", Words::All(&["ひので"])),
-    q("word", Words::All(&["詐欺"])),
-    q("word", Words::All(&["倒産"])),
-    q("word", Words::All(&["ラーメン"])),
-    q("word", Words::All(&["残業"])),
-    q("word", Words::Any(&["詐欺", "倒産"])),
-    q("word", Words::All(&["山田商事", "詐欺"])),
-    BenchQuery {
-        target: Some("yamada"),
-        ..q("filter", Words::All(&["詐欺"]))
-    },
-    BenchQuery {
-        category: Some("defamation"),
-        ..q("filter", Words::All(&["山田商事"]))
-    },
-    BenchQuery {
-        source: Some("shitaraba"),
-        ..q("filter", Words::All(&["ラーメン"]))
-    },
-    BenchQuery {
-        since_days: Some(7),
-        ..q("filter", Words::All(&["残業"]))
-    },
-    BenchQuery {
-        source: Some("5ch"),
-        since_days: Some(30),
-        ..q("filter", Words::All(&["田中花子"]))
-    },
-    BenchQuery {
-        target: Some("tanaka"),
-        category: Some("personal_data"),
-        ..q("filter", Words::All(&["電話番号"]))
-    },
-];
-
-impl BenchQuery {
-    /// The query in `mimamori search` syntax.
-    pub fn tantivy(&self) -> String {
-        match self.words {
-            Words::All(w) => w.join(" "),
-            Words::Phrase(p) => format!("\"{p}\""),
-            Words::Any(w) => w.join(" OR "),
-        }
-    }
-
-    /// The filters as `mimamori search` options.
-    pub fn filters(&self) -> String {
-        let mut out = Vec::new();
-        if let Some(t) = self.target {
-            out.push(format!("--target {t}"));
-        }
-        if let Some(c) = self.category {
-            out.push(format!("--category {c}"));
-        }
-        if let Some(s) = self.source {
-            out.push(format!("--source {s}"));
-        }
-        if let Some(d) = self.since_days {
-            out.push(format!("--since {d}d"));
-        }
-        out.join(" ")
-    }
-
-    fn since(&self) -> Option<DateTime<Utc>> {
-        self.since_days
-            .map(|d| posts::corpus_end() - chrono::Duration::days(d))
-    }
-
-    fn request(&self) -> SearchRequest {
-        SearchRequest {
-            query: self.tantivy(),
-            target: self.target.map(str::to_string),
-            category: self.category.map(str::to_string),
-            source: self.source.map(str::to_string),
-            since: self.since(),
-            until: None,
-            limit: LIMIT,
         }
     }
 }
@@ -410,66 +273,6 @@ pub struct IndexBenchReport {
     pub goals: Vec<Goal>,
     /// Caveats of this run.
     pub notes: Vec<String>,
-}
-
-/// CPU seconds (user + system) used so far by this process, every thread (Linux only).
-fn process_cpu_seconds() -> Option<f64> {
-    const TICKS: f64 = 100.0; // USER_HZ on Linux
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest: Vec<&str> = stat
-        .get(stat.rfind(')')? + 2..)?
-        .split_whitespace()
-        .collect();
-    let ut: f64 = rest.get(11)?.parse().ok()?;
-    let st: f64 = rest.get(12)?.parse().ok()?;
-    Some((ut + st) / TICKS)
-}
-
-/// Bytes of the files under `dir`.
-fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            _ => e.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
-}
-
-/// Pins every thread of this process (and so the threads it starts) to CPU 0 with
-/// `taskset`; returns the previous mask, or why it could not.
-fn pin_to_one_cpu() -> Result<String, String> {
-    let pid = std::process::id().to_string();
-    let out = Command::new("taskset")
-        .args(["-p", &pid])
-        .output()
-        .map_err(|e| format!("taskset: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mask = text
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|m| out.status.success() && !m.is_empty())
-        .ok_or_else(|| format!("taskset -p: unexpected output {text:?}"))?
-        .to_string();
-    set_affinity(&pid, "1")?;
-    Ok(mask)
-}
-
-fn set_affinity(pid: &str, mask: &str) -> Result<(), String> {
-    let status = Command::new("taskset")
-        .args(["-a", "-p", mask, pid])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("taskset: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("taskset -a -p {mask} {pid} failed: {status}"))
-    }
 }
 
 fn say(out: &mut dyn Write, text: std::fmt::Arguments) -> Result<(), IndexBenchError> {

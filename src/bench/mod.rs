@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::analyze::{Analysis, AnalyzeError, Analyzer, PostInput};
 use crate::config::{ConfigError, Watchlist};
+use crate::simweb::corpus::{CorpusError, Generator};
 use crate::text::tokenize::{self, TokenizeError};
-use corpus::Generator;
 use peers::PeerRun;
 
 /// Bytes in the MB of every figure (MiB; the corpus holds at least `size_mb` of them).
@@ -46,6 +46,9 @@ pub enum BenchError {
     /// The embedded word lists (`src/bench/corpus_words.toml`) are broken.
     #[error("src/bench/corpus_words.toml: {0} (fix the word lists and rebuild)")]
     Words(String),
+    /// The corpus generator's word lists are broken.
+    #[error(transparent)]
+    Corpus(#[from] CorpusError),
     /// The built-in benchmark watchlist (`src/bench/watchlist.toml`) is broken.
     #[error("the built-in benchmark watchlist is invalid: {0}")]
     Watchlist(#[from] ConfigError),
@@ -233,7 +236,7 @@ pub fn run_analyze(
 
     let start = Instant::now();
     let corpus = Generator::new(opts.seed, &watchlist)?.corpus(min_bytes);
-    corpus.write(&opts.workdir, &watchlist)?;
+    corpus::write(&corpus, &opts.workdir, &watchlist)?;
     let corpus_path = opts.workdir.join("corpus.txt");
     let names_path = opts.workdir.join("names.txt");
     let target_posts = corpus.target_posts() as u64;

@@ -27,8 +27,8 @@ use super::screenshot;
 use super::sendto::Recipients;
 use super::{EvidenceError, evidence_dir, read_entry};
 use crate::model::{Post, jst};
-use crate::serve::html::esc;
 use crate::store::{Hit, TriageEntry};
+use crate::text::html::esc;
 
 /// What the packet is made from (read from the data directory by the caller).
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ pub fn export(data: &Path, input: &PacketInput, out: &Path) -> Result<Manifest, 
     files.push(("report.html".into(), report.into_bytes()));
     let manifest = Manifest {
         software: format!("mimamori/{}", env!("CARGO_PKG_VERSION")),
-        created_at: crate::store::timestamp(now),
+        created_at: crate::model::timestamp(now),
         hit_id: input.hit.id,
         files: files
             .iter()
@@ -575,7 +575,7 @@ fn report_html(
     s.push_str(&format!(
         "<h1>証拠保全報告書（ヒット #{}）</h1><p>作成: {} ・ mimamori/{}</p>",
         h.id,
-        esc(&jst_of(&crate::store::timestamp(now))),
+        esc(&jst_of(&crate::model::timestamp(now))),
         env!("CARGO_PKG_VERSION")
     ));
     s.push_str("<h2>1. 投稿（掲載情報）</h2><table>");

@@ -160,7 +160,7 @@ pub fn save_rdap(evidence: &Evidence, answer: &rdap::Answer) -> Result<Entry, Ev
         &rel,
         &r.body,
         ledger::NewEntry {
-            captured_at: crate::store::timestamp(r.fetched_at),
+            captured_at: crate::model::timestamp(r.fetched_at),
             kind: KIND_RDAP.into(),
             url: answer.url.to_string(),
             ..ledger::NewEntry::default()
@@ -241,7 +241,7 @@ pub async fn capture_operator_page(
         &rel,
         &r.body,
         ledger::NewEntry {
-            captured_at: crate::store::timestamp(r.fetched_at),
+            captured_at: crate::model::timestamp(r.fetched_at),
             kind: KIND_OPERATOR.into(),
             url: r.url.to_string(),
             ..ledger::NewEntry::default()
@@ -346,7 +346,7 @@ impl Recipients {
     /// The report's 送付先 section (escaped HTML); `server_ip` is the address the post was
     /// fetched from (its hosting network is asked with `mimamori whois IP`).
     pub(crate) fn html(&self, server_ip: &str) -> String {
-        use crate::serve::html::esc;
+        use crate::text::html::esc;
         let mut s =
             String::from("<h2>3-2. 送付先（サイト運営者・登録事業者・不正利用窓口）</h2><table>");
         let row = |s: &mut String, k: &str, v: String| {

@@ -476,7 +476,7 @@ impl Report {
             input: input.to_string(),
             query: a.query.clone(),
             url: a.url.to_string(),
-            fetched_at: crate::store::timestamp(a.response.fetched_at),
+            fetched_at: crate::model::timestamp(a.response.fetched_at),
             summary: a.record.summary(),
         }
     }

@@ -1,5 +1,6 @@
-//! HTML building blocks: the one escaping function, the page layout (inline CSS, no script,
-//! no external asset), in-place highlighting and the inline-SVG timeline chart.
+//! HTML building blocks: the page layout (inline CSS, no script, no external asset), in-place
+//! highlighting and the inline-SVG timeline chart, over the one escaping function (kept in
+//! `text::html` so the evidence reports and the simulated web share it).
 //!
 //! Every piece of crawled or user-given text reaches the page through [`esc`] (text and
 //! attribute values alike: it escapes `& < > " '`), and URLs through [`href`], which also
@@ -13,49 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::text::control::is_bidi_control;
-
-/// Whether the page shows `c` as a `<U+XXXX>` marker: controls (but tab and line ends) and
-/// bidi controls.
-fn shown_as_marker(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || is_bidi_control(c)
-}
-
-fn escape(s: &str, marker: fn(char, &mut String)) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if shown_as_marker(c) => marker(c, &mut out),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes `s` for HTML text and quoted attribute values; control and bidi characters become
-/// the text `<U+XXXX>`.
-pub fn esc(s: &str) -> String {
-    escape(s, |c, out| {
-        let _ = write!(out, "&lt;U+{:04X}&gt;", c as u32);
-    })
-}
-
-/// Escapes post text for HTML text content (not attributes): as [`esc`], with each control or
-/// bidi marker in a `<span class="ctl">` so it stands out.
-pub fn esc_text(s: &str) -> String {
-    escape(s, |c, out| {
-        let _ = write!(
-            out,
-            "<span class=\"ctl\" title=\"control character\">&lt;U+{:04X}&gt;</span>",
-            c as u32
-        );
-    })
-}
+pub use crate::text::html::{esc, esc_text};
 
 /// An http(s) URL escaped for an `href`; `None` for any other scheme (`javascript:`…).
 pub fn href(url: &str) -> Option<String> {
@@ -300,6 +259,7 @@ pub fn timeline_svg(days: &[String], series: &BTreeMap<String, Vec<u64>>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::control::is_bidi_control;
 
     #[test]
     fn everything_is_escaped() {

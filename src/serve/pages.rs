@@ -16,12 +16,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 
-use super::html::{self, esc};
+use super::html;
 use super::params::{self, QueueFilter};
 use super::view;
 use super::{ApiError, AppState, blocking};
 use crate::model::jst;
 use crate::store::{HitFilter, TRIAGE_STATUSES};
+use crate::text::html::esc;
 
 /// The page routes.
 pub fn routes() -> Router<Arc<AppState>> {

@@ -9,6 +9,7 @@
 //! about the watched targets plus scripted hits) into arrivals; [`Faults`] wraps every router.
 
 pub mod bluesky;
+pub mod corpus;
 pub mod faults;
 pub mod fivech;
 pub mod mastodon;
@@ -26,8 +27,8 @@ use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::bench::corpus::{Generator, SplitMix64};
 use crate::config::Watchlist;
+use crate::simweb::corpus::{Generator, SplitMix64};
 pub use faults::{Fault, FaultRule, Faults};
 
 /// One post arriving on the simulated web.

@@ -57,7 +57,7 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 
 /// Escapes text for HTML (the project's one escaping function).
 pub fn escape(s: &str) -> String {
-    crate::serve::html::esc(s)
+    crate::text::html::esc(s)
 }
 
 /// Escaped text with line breaks as `<br>`.

@@ -374,10 +374,10 @@ impl Source for BlueskySource {
         &self,
         fetcher: &crate::fetch::Fetcher,
         post: &Post,
-    ) -> Result<crate::recheck::Observation, SourceError> {
-        use crate::recheck::{Liveness, Observation};
+    ) -> Result<crate::sources::recheck::Observation, SourceError> {
+        use crate::sources::recheck::{Liveness, Observation};
         let Some(uri) = post.key.strip_prefix("bluesky:") else {
-            return crate::recheck::check_page(fetcher, post).await;
+            return crate::sources::recheck::check_page(fetcher, post).await;
         };
         let mut url = self.xrpc("app.bsky.feed.getPosts")?;
         url.query_pairs_mut().append_pair("uris", uri);
@@ -406,7 +406,7 @@ impl Source for BlueskySource {
                 Liveness::Deleted,
                 "getPosts no longer returns the post".to_string(),
             ),
-            Some(p) if crate::recheck::holds_body(&p.text, &post.body) => {
+            Some(p) if crate::sources::recheck::holds_body(&p.text, &post.body) => {
                 (Liveness::Up, "the post is up".to_string())
             }
             Some(_) => (

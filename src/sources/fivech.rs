@@ -544,17 +544,17 @@ impl Source for FiveCh {
         &self,
         fetcher: &crate::fetch::Fetcher,
         post: &Post,
-    ) -> Result<crate::recheck::Observation, SourceError> {
+    ) -> Result<crate::sources::recheck::Observation, SourceError> {
         let (Some(number), Ok(url)) = (post.number, Url::parse(&post.url)) else {
-            return crate::recheck::check_page(fetcher, post).await;
+            return crate::sources::recheck::check_page(fetcher, post).await;
         };
         let req = FetchRequest::get(url)
             .with_encoding(encoding_rs::SHIFT_JIS)
             .with_header("user-agent", USER_AGENT);
         let resp = fetcher.fetch(req).await?;
         match resp.status {
-            404 | 410 => Ok(crate::recheck::Observation {
-                state: crate::recheck::Liveness::Deleted,
+            404 | 410 => Ok(crate::sources::recheck::Observation {
+                state: crate::sources::recheck::Liveness::Deleted,
                 detail: format!("the thread answers HTTP {}", resp.status),
                 response: Some(resp),
             }),
@@ -565,7 +565,7 @@ impl Source for FiveCh {
                     .iter()
                     .find(|p| p.number == number)
                     .map(|p| (p.name.clone(), board::body_to_text(&p.body_html)));
-                Ok(crate::recheck::classify_board(
+                Ok(crate::sources::recheck::classify_board(
                     post,
                     number,
                     found.as_ref().map(|(n, b)| (n.as_str(), b.as_str())),

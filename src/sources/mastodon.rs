@@ -209,10 +209,10 @@ impl Source for MastodonSource {
         &self,
         fetcher: &crate::fetch::Fetcher,
         post: &Post,
-    ) -> Result<crate::recheck::Observation, SourceError> {
-        use crate::recheck::{Liveness, Observation};
+    ) -> Result<crate::sources::recheck::Observation, SourceError> {
+        use crate::sources::recheck::{Liveness, Observation};
         let Some(id) = post.key.rsplit_once('/').map(|(_, id)| id) else {
-            return crate::recheck::check_page(fetcher, post).await;
+            return crate::sources::recheck::check_page(fetcher, post).await;
         };
         let url = self.api_url(&["statuses", id])?;
         let mut req = FetchRequest::get(url.clone()).with_header("accept", "application/json");
@@ -236,7 +236,7 @@ impl Source for MastodonSource {
                     status.spoiler_text,
                     web::html_to_text(&status.content)
                 );
-                if crate::recheck::holds_body(&text, &post.body) {
+                if crate::sources::recheck::holds_body(&text, &post.body) {
                     (Liveness::Up, format!("status {id} is up"))
                 } else {
                     (

@@ -12,6 +12,7 @@ mod board;
 pub mod fivech;
 pub mod html;
 pub mod mastodon;
+pub mod recheck;
 pub mod rss;
 pub mod shitaraba;
 pub mod suggest;
@@ -135,8 +136,8 @@ pub trait Source: Send + Sync {
         &self,
         fetcher: &Fetcher,
         post: &Post,
-    ) -> Result<crate::recheck::Observation, SourceError> {
-        crate::recheck::check_page(fetcher, post).await
+    ) -> Result<crate::sources::recheck::Observation, SourceError> {
+        crate::sources::recheck::check_page(fetcher, post).await
     }
 }
 

@@ -385,10 +385,10 @@ impl Source for Shitaraba {
         &self,
         fetcher: &crate::fetch::Fetcher,
         post: &Post,
-    ) -> Result<crate::recheck::Observation, SourceError> {
+    ) -> Result<crate::sources::recheck::Observation, SourceError> {
         let raw = post.url.replacen("/bbs/read.cgi/", "/bbs/rawmode.cgi/", 1);
         let (Some(number), Ok(url)) = (post.number, Url::parse(&raw)) else {
-            return crate::recheck::check_page(fetcher, post).await;
+            return crate::sources::recheck::check_page(fetcher, post).await;
         };
         let resp = fetcher.fetch(self.request(url)).await?;
         match classify(resp.status, resp.header("error"), &resp.body) {
@@ -399,10 +399,10 @@ impl Source for Shitaraba {
                 );
                 if why.contains("STORAGE IN") {
                     // Archived (過去ログ), not deleted: the archive page still shows it.
-                    return crate::recheck::check_page(fetcher, post).await;
+                    return crate::sources::recheck::check_page(fetcher, post).await;
                 }
-                Ok(crate::recheck::Observation {
-                    state: crate::recheck::Liveness::Deleted,
+                Ok(crate::sources::recheck::Observation {
+                    state: crate::sources::recheck::Liveness::Deleted,
                     detail: format!("the thread answers {why}"),
                     response: Some(resp),
                 })
@@ -414,7 +414,7 @@ impl Source for Shitaraba {
                     .filter_map(|l| parse_raw_line(l).ok())
                     .find(|p| p.number == number)
                     .map(|p| (p.name, board::body_to_text(&p.body_html)));
-                Ok(crate::recheck::classify_board(
+                Ok(crate::sources::recheck::classify_board(
                     post,
                     number,
                     found.as_ref().map(|(n, b)| (n.as_str(), b.as_str())),

@@ -11,9 +11,10 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{ANY_SINK, Store, StoreError, posted_at, timestamp};
+use super::{ANY_SINK, Store, StoreError, posted_at};
 use crate::analyze::{Analysis, MatchDetail};
 use crate::model::Post;
+use crate::model::timestamp;
 
 /// Triage statuses a hit may take (`new` when recorded): `reviewing` (someone is on it),
 /// `reported` (a takedown or disclosure request was sent), `deleted` (the post is gone),

@@ -29,11 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::analyze::Analysis;
 use crate::model::Post;
+pub use crate::model::timestamp;
 use crate::sources::{CursorUpdate, Cursors};
 pub use health::{HealthDue, HealthEvent, HealthPolicy, PollHealth};
 pub use hits::{Hit, HitFilter, HitMatch, OutboxRow, TRIAGE_STATUSES, TriageEntry};
@@ -182,11 +183,6 @@ impl SourceState {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
-}
-
-/// Now as stored: RFC 3339, UTC, milliseconds.
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Store {

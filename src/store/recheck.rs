@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, timestamp};
+use super::{Store, StoreError};
 use crate::model::Post;
+use crate::model::timestamp;
 
 /// A post whose re-check is due.
 #[derive(Debug, Clone)]

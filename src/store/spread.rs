@@ -11,7 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::{Hit, Store, StoreError, timestamp};
+use super::{Hit, Store, StoreError};
+use crate::model::timestamp;
 use crate::spread::{SEVERITY_BOOST, Sketch, thread_of};
 
 /// How far back a copy is looked for (the access-log window: older posts' logs are gone).

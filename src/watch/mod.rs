@@ -17,8 +17,10 @@
 //! A failed poll is recorded in the source's state (its health) and the loop goes on; the
 //! cursors stay where they were, so nothing is skipped.
 
+mod poll;
 pub mod progress;
 mod schedule;
+mod sendto;
 #[cfg(test)]
 mod tests;
 
@@ -29,18 +31,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::analyze::{Analysis, AnalyzeError, Analyzer};
+use crate::analyze::{AnalyzeError, Analyzer};
 use crate::config::{SourceConfig, Target, Watchlist};
 use crate::evidence::{Evidence, EvidenceError};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::model::Post;
-use crate::sources::{self, Capture, PollContext, Source, SourceError};
-use crate::store::{Hit, PollHealth, Store, StoreError};
+use crate::sources::{self, Source, SourceError};
+use crate::store::{Hit, Store, StoreError};
 pub use schedule::{host_key, initial_delay};
 
 /// Shortest poll interval honoured (a misconfigured `every = "0s"` must not spin).
@@ -208,7 +209,6 @@ pub struct Watcher {
 
 /// (site, UTC day) pairs whose RDAP record was asked for.
 type AskedSites = HashSet<(String, String)>;
-
 /// A function that builds the source for a `[[source]]` table (`sources::build` by default).
 pub type BuildSource = dyn Fn(&SourceConfig) -> Result<Box<dyn Source>, SourceError>;
 
@@ -301,66 +301,6 @@ impl Watcher {
             rdap: None,
             health: crate::store::HealthPolicy::default(),
         }
-    }
-
-    /// Keeps the RDAP record of each new hit's site (one per site per UTC day) as evidence,
-    /// asked with `client` in the background after the commit (needs evidence).
-    pub fn with_rdap(mut self, client: crate::rdap::Rdap) -> Watcher {
-        self.rdap = Some((Arc::new(client), Arc::default()));
-        self
-    }
-
-    /// Starts the background 送付先 capture of the site of `url`, unless asked today already.
-    fn capture_site(&self, url: &str) {
-        let (Some(evidence), Some((client, asked))) = (&self.evidence, &self.rdap) else {
-            return;
-        };
-        let Ok(query) = crate::evidence::sendto::query_of_url(url) else {
-            return;
-        };
-        if query.unanswerable().is_some() {
-            return;
-        }
-        let key = (query.subject(), Utc::now().format("%Y%m%d").to_string());
-        if !asked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone())
-        {
-            return;
-        }
-        let (evidence, client) = (Arc::clone(evidence), Arc::clone(client));
-        tokio::spawn(async move {
-            let subject = key.0;
-            let kept = {
-                let (evidence, subject) = (Arc::clone(&evidence), subject.clone());
-                tokio::task::spawn_blocking(move || {
-                    crate::evidence::sendto::kept_today(&evidence, &subject)
-                })
-                .await
-            };
-            if matches!(kept, Ok(Ok(Some(_)))) {
-                return;
-            }
-            let answer = match client.lookup(&query).await {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::info!(site = %subject, error = %e, "no RDAP record kept for the site");
-                    return;
-                }
-            };
-            let saved = tokio::task::spawn_blocking(move || {
-                crate::evidence::sendto::save_rdap(&evidence, &answer)
-            })
-            .await;
-            match saved {
-                Ok(Ok(e)) => tracing::debug!(site = %subject, path = %e.path, "RDAP record kept"),
-                Ok(Err(e)) => {
-                    tracing::warn!(site = %subject, error = %e, "cannot keep the RDAP record")
-                }
-                Err(e) => tracing::warn!(site = %subject, error = %e, "RDAP capture task failed"),
-            }
-        });
     }
 
     /// Captures the responses of flagged posts into `evidence` before each commit.
@@ -539,273 +479,6 @@ impl Watcher {
             }
         }
     }
-
-    /// Fetches the thread page of each thread with flagged posts (see
-    /// [`Source::context_request`]), one request per thread. A page that cannot be fetched
-    /// becomes a note: the post's own response is the primary evidence, and the hit must not
-    /// wait for a retry.
-    async fn context_pages(
-        &self,
-        s: &Scheduled,
-        analyzed: &[(Post, Analysis)],
-        notes: &mut Vec<String>,
-    ) -> Vec<Capture> {
-        let mut threads: BTreeMap<&str, Vec<&Post>> = BTreeMap::new();
-        for (p, _) in analyzed.iter().filter(|(_, a)| a.flagged) {
-            threads
-                .entry(crate::spread::thread_of(&p.key))
-                .or_default()
-                .push(p);
-        }
-        let mut out = Vec::new();
-        for posts in threads.values() {
-            let Some(req) = s.source.context_request(posts) else {
-                continue;
-            };
-            let url = req.url.to_string();
-            match self.fetcher.fetch(req).await {
-                Ok(resp) if resp.status == 200 => out.push(Capture {
-                    response: resp,
-                    post_keys: posts.iter().map(|p| p.key.clone()).collect(),
-                }),
-                Ok(resp) => notes.push(format!(
-                    "{url}: thread page not captured: HTTP {}",
-                    resp.status
-                )),
-                Err(e) => notes.push(format!("{url}: thread page not captured: {e}")),
-            }
-        }
-        out
-    }
-
-    /// Polls source `i` once: fetch (cancelled if `stop` turns true), drop seen keys,
-    /// analyze, commit, report. Failures are recorded in the source's health.
-    pub async fn poll_source(
-        &self,
-        i: usize,
-        stop: Option<&mut watch::Receiver<bool>>,
-    ) -> Result<PollReport, PollError> {
-        let started = Instant::now();
-        let s = &self.sources[i];
-        let result = self.poll_inner(s, stop, started).await;
-        match &result {
-            Ok(report) => {
-                self.set_failing(&s.id, None);
-                crate::metrics::inc(
-                    "mimamori_polls_total",
-                    &[("source", &s.id), ("outcome", "ok")],
-                );
-                crate::metrics::add(
-                    "mimamori_posts_seen_total",
-                    &[("source", &s.id)],
-                    report.new_posts as u64,
-                );
-                self.record_health(&s.id, None, report.parsed_nothing.as_deref())
-                    .await;
-                tracing::info!(
-                    source = %s.id, new_posts = report.new_posts, hits = report.hits,
-                    requests = report.requests, bytes = report.bytes, "poll done"
-                );
-                for note in &report.notes {
-                    tracing::info!(source = %s.id, note = %note, "poll note");
-                }
-                self.emit(WatchEvent::Polled(report.clone()));
-            }
-            Err(PollError::Cancelled) => {
-                tracing::debug!(source = %s.id, "poll cancelled by shutdown")
-            }
-            Err(PollError::Failed(error)) => {
-                self.counters.failed_polls.fetch_add(1, Ordering::Relaxed);
-                crate::metrics::inc(
-                    "mimamori_polls_total",
-                    &[("source", &s.id), ("outcome", "failed")],
-                );
-                self.set_failing(&s.id, Some(error.clone()));
-                tracing::info!(source = %s.id, error = %error, "poll failed");
-                let (store, id, msg) = (self.store.clone(), s.id.clone(), error.clone());
-                match blocking(move || store.record_error(&id, &msg)).await {
-                    Ok(()) => {}
-                    Err(e) => {
-                        tracing::error!(source = %s.id, error = %e, "cannot record the poll error")
-                    }
-                }
-                self.record_health(&s.id, Some(error), None).await;
-                self.emit(WatchEvent::Failed {
-                    source_id: s.id.clone(),
-                    error: error.clone(),
-                });
-            }
-        }
-        result
-    }
-
-    /// Records what a poll said about the source's health — its error when it failed, or why
-    /// it parsed nothing — and reports a change (an event, and an operational alert). A
-    /// failure to record it is logged: the poll itself stands.
-    async fn record_health(&self, id: &str, error: Option<&str>, parsed_nothing: Option<&str>) {
-        let (store, source, policy) = (self.store.clone(), id.to_string(), self.health);
-        let (error, nothing) = (
-            error.map(str::to_string),
-            parsed_nothing.map(str::to_string),
-        );
-        let changed = blocking(move || {
-            let poll = match &error {
-                Some(error) => PollHealth::Failed { error },
-                None => PollHealth::Ok {
-                    parsed_nothing: nothing.as_deref(),
-                },
-            };
-            store.record_health(&source, poll, &policy, Utc::now())
-        })
-        .await;
-        match changed {
-            Ok(Some(event)) => {
-                tracing::warn!(source = %event.source_id, state = %event.state, detail = %event.detail, "source health changed");
-                self.emit(WatchEvent::Health(event));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(source = %id, error = %e, "cannot record the source's health")
-            }
-        }
-    }
-
-    async fn poll_inner(
-        &self,
-        s: &Scheduled,
-        stop: Option<&mut watch::Receiver<bool>>,
-        started: Instant,
-    ) -> Result<PollReport, PollError> {
-        let failed = |e: &dyn std::error::Error| PollError::Failed(error_chain(e));
-        let (store, id) = (self.store.clone(), s.id.clone());
-        let cursors = blocking(move || store.load_cursors(&id))
-            .await
-            .map_err(|e| failed(&e))?;
-
-        // Fetch: the only phase a shutdown may cancel (nothing is stored yet).
-        let lock = self.host_locks.get(&s.host).cloned().unwrap_or_default();
-        let fetch = async {
-            let _host = lock.lock().await;
-            let ctx = PollContext {
-                fetcher: &self.fetcher,
-                targets: &self.targets,
-                cursors: &cursors,
-                now: Utc::now(),
-            };
-            s.source.poll(&ctx).await
-        };
-        let out = match stop {
-            Some(rx) => tokio::select! {
-                r = fetch => r,
-                () = stopped(rx) => return Err(PollError::Cancelled),
-            },
-            None => fetch.await,
-        }
-        .map_err(|e| failed(&e))?;
-
-        // From here on the poll runs to its commit.
-        let total = out.posts.len();
-        let keys: Vec<String> = out.posts.iter().map(|p| p.key.clone()).collect();
-        let store = self.store.clone();
-        let unseen: HashSet<String> = blocking(move || store.filter_unseen(&keys))
-            .await
-            .map_err(|e| failed(&e))?
-            .into_iter()
-            .collect();
-        let mut taken = HashSet::new();
-        let fresh: Vec<Post> = out
-            .posts
-            .into_iter()
-            .filter(|p| unseen.contains(&p.key) && taken.insert(p.key.clone()))
-            .collect();
-        let new_post_bytes = fresh.iter().map(|p| p.body.len() as u64).sum();
-        let analyzed = analyze_all(&self.analyzer, fresh)
-            .await
-            .map_err(|e| PollError::Failed(e.to_string()))?;
-        let new_posts = analyzed.len();
-
-        // Evidence before the commit: once committed, the response is never fetched again.
-        let mut notes = out.notes;
-        let (analyzed, evidence_entries) = match &self.evidence {
-            Some(evidence) if analyzed.iter().any(|(_, a)| a.flagged) => {
-                let context = self.context_pages(s, &analyzed, &mut notes).await;
-                let (evidence, captures) = (Arc::clone(evidence), out.captures);
-                let joined = tokio::task::spawn_blocking(move || {
-                    let flagged: Vec<(&Post, &Analysis)> = analyzed
-                        .iter()
-                        .filter(|(_, a)| a.flagged)
-                        .map(|(p, a)| (p, a))
-                        .collect();
-                    let entries = evidence
-                        .capture(&captures, &context, &flagged)
-                        .map(|e| e.len());
-                    (analyzed, entries)
-                })
-                .await
-                .map_err(|e| PollError::Failed(format!("evidence task failed: {e}")))?;
-                match joined {
-                    (analyzed, Ok(n)) => (analyzed, n),
-                    (_, Err(e)) => return Err(failed(&e)),
-                }
-            }
-            _ => (analyzed, 0),
-        };
-        if evidence_entries > 0 {
-            tracing::debug!(source = %s.id, captures = evidence_entries, "evidence captured");
-        }
-
-        let (store, id) = (self.store.clone(), s.id.clone());
-        let (updates, requests, bytes) = (out.cursor_updates, out.requests, out.bytes);
-        let parsed_nothing = out.parsed_nothing;
-        let (hits, analyzed, notes) = blocking(move || {
-            let hits = store.commit_poll(&id, &updates, &analyzed, &notes)?;
-            if let Err(e) = store.record_traffic(&id, requests, bytes) {
-                tracing::warn!(source = %id, error = %e, "cannot record traffic counters");
-            }
-            Ok::<_, StoreError>((hits, analyzed, notes))
-        })
-        .await
-        .map_err(|e| failed(&e))?;
-
-        let c = &self.counters;
-        c.polls.fetch_add(1, Ordering::Relaxed);
-        c.requests.fetch_add(requests, Ordering::Relaxed);
-        c.bytes.fetch_add(bytes, Ordering::Relaxed);
-        c.new_posts.fetch_add(new_posts as u64, Ordering::Relaxed);
-        c.hits.fetch_add(hits.len() as u64, Ordering::Relaxed);
-        let report = PollReport {
-            source_id: s.id.clone(),
-            kind: s.source.kind().to_string(),
-            posts: total,
-            new_posts,
-            new_post_bytes,
-            hits: hits.len(),
-            requests,
-            bytes,
-            notes,
-            parsed_nothing,
-            elapsed: started.elapsed(),
-        };
-        if !hits.is_empty() {
-            let posts: HashMap<&str, Arc<Post>> = analyzed
-                .iter()
-                .map(|(p, _)| (p.key.as_str(), Arc::new(p.clone())))
-                .collect();
-            for hit in hits {
-                for category in &hit.categories {
-                    crate::metrics::inc("mimamori_hits_total", &[("category", category)]);
-                }
-                self.capture_site(&hit.url);
-                if let Some(post) = posts.get(hit.post_key.as_str()) {
-                    self.emit(WatchEvent::Hit {
-                        post: Arc::clone(post),
-                        hit,
-                    });
-                }
-            }
-        }
-        Ok(report)
-    }
 }
 
 /// An error with its causes, `: `-joined.
@@ -821,72 +494,6 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
-}
-
-/// Why blocking store work did not finish.
-#[derive(Debug, thiserror::Error)]
-enum BlockingError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The blocking task panicked or was cancelled by the runtime shutting down.
-    #[error("state task failed: {0}")]
-    Join(String),
-}
-
-/// Runs blocking store work off the executor.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, BlockingError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => Ok(r?),
-        Err(e) => Err(BlockingError::Join(e.to_string())),
-    }
-}
-
-/// Why analysis could not run.
-#[derive(Debug, thiserror::Error)]
-#[error("analysis task failed: {0}")]
-struct AnalysisJoinError(String);
-
-/// Analyzes posts on the blocking pool, split over the cores when there are many.
-async fn analyze_all(
-    analyzer: &Arc<Analyzer>,
-    posts: Vec<Post>,
-) -> Result<Vec<(Post, Analysis)>, AnalysisJoinError> {
-    if posts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let chunks = if posts.len() < 32 {
-        1
-    } else {
-        cores.min(posts.len() / 16).max(1)
-    };
-    let per = posts.len().div_ceil(chunks);
-    let mut rest = posts;
-    let mut handles = Vec::new();
-    while !rest.is_empty() {
-        let tail = rest.split_off(per.min(rest.len()));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let a = Arc::clone(analyzer);
-        handles.push(tokio::task::spawn_blocking(move || {
-            chunk
-                .into_iter()
-                .map(|p| {
-                    let analysis = a.analyze(&p.to_input());
-                    (p, analysis)
-                })
-                .collect::<Vec<_>>()
-        }));
-    }
-    let mut out = Vec::new();
-    for h in handles {
-        out.extend(h.await.map_err(|e| AnalysisJoinError(e.to_string()))?);
-    }
-    Ok(out)
 }
 
 /// Resolves when the stop flag turns true (or its sender is gone).

@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::*;
 use crate::config;
 use crate::fetch::FetchConfig;
-use crate::sources::{CursorUpdate, PollOutput};
+use crate::sources::{CursorUpdate, PollContext, PollOutput};
 use crate::store::HitFilter;
 
 const WATCHLIST: &str = r#"

@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::super::BenchError;
-use super::super::corpus::{GeneratedPost, Generator, SplitMix64};
 use crate::config::Watchlist;
 use crate::model::{Post, jst};
+use crate::simweb::corpus::{GeneratedPost, Generator, SplitMix64};
 
 /// The sites, names and title forms, embedded at build time.
 const SITES: &str = include_str!("../index_sites.toml");

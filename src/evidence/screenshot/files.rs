@@ -25,7 +25,7 @@ pub fn base_name(hit_id: i64, at: DateTime<Utc>) -> String {
 pub fn save(evidence: &Evidence, t: &ShotTarget, c: &Captured) -> Result<Vec<Entry>, ShotError> {
     let base = base_name(t.hit_id, c.captured_at);
     let entry = |kind: &str| NewEntry {
-        captured_at: crate::store::timestamp(c.captured_at),
+        captured_at: crate::model::timestamp(c.captured_at),
         kind: kind.to_string(),
         url: c.url.clone(),
         post_keys: vec![t.post_key.clone()],
@@ -83,7 +83,7 @@ pub fn save_note(
         &format!("{}.note.txt", base_name(t.hit_id, at)),
         text.as_bytes(),
         NewEntry {
-            captured_at: crate::store::timestamp(at),
+            captured_at: crate::model::timestamp(at),
             kind: KIND_NOTE.into(),
             url: t.url.clone(),
             post_keys: vec![t.post_key.clone()],

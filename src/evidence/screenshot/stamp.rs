@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::jst;
-use crate::serve::html::esc;
+use crate::text::html::esc;
 
 /// What the stamp strip and the PDF margins say.
 #[derive(Debug, Clone)]
