@@ -447,3 +447,107 @@ async fn without_chromium_watch_goes_on_and_the_packet_says_why() {
     );
     assert!(all.iter().any(|e| e.kind == "warc"));
 }
+
+/// Pids of processes whose command line names a mimamori browser profile owned by `owner`.
+fn browsers_of(owner: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+        let Some(at) = cmd.find("--user-data-dir=") else {
+            continue;
+        };
+        let profile: String = cmd[at + "--user-data-dir=".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let owned = std::fs::read_to_string(Path::new(&profile).join("owner.pid"))
+            .is_ok_and(|p| p.trim() == owner.to_string());
+        if profile.contains("mimamori-chromium-") && owned {
+            out.push((pid, profile));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_left_by_a_killed_watch_is_swept_by_the_next_one() {
+    let Some(_) = chromium_or_skip("a_browser_left_by_a_killed_watch…") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (_web, config) = board(d).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mimamori"))
+        .args(["watch", "--data", "data", "--config"])
+        .arg(&config)
+        .current_dir(d)
+        .env_remove(screenshot::ENV_CHROMIUM)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn watch");
+    let owner = child.id();
+    let mut left = Vec::new();
+    for _ in 0..300 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        left = browsers_of(owner);
+        if !left.is_empty() {
+            break;
+        }
+    }
+    if left.is_empty() {
+        let _ = child.kill();
+        let _ = child.wait();
+        let procs: Vec<String> = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                    .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+                    .filter(|c| c.contains("chrom"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!("watch started no browser for its hits; browsers: {procs:#?}");
+    }
+    // SIGKILL: no destructor runs, the browser is left behind.
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let orphaned = !browsers_of(owner).is_empty();
+    if !orphaned {
+        eprintln!("note: this Chromium ended with its owner; the sweep had nothing to do");
+    }
+    // The next run's screenshot worker sweeps it (and its profile) as it starts.
+    let out = run(
+        d,
+        &[
+            "watch",
+            "--once",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--data",
+            "data",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(browsers_of(owner).is_empty(), "{:?}", browsers_of(owner));
+    let profile = &left[0].1;
+    assert!(
+        !Path::new(profile).exists(),
+        "its profile {profile} removed"
+    );
+}

@@ -334,7 +334,7 @@ fn screenshot(
     width: u32,
     data: &Path,
 ) -> anyhow::Result<Outcome> {
-    use mimamori::evidence::screenshot::{self, Shooter, ShotConfig, ShotTarget};
+    use mimamori::evidence::screenshot::{self, Guard, Shooter, ShotConfig, ShotTarget};
     let (store, hit) = open_hit(data, hit_id)?;
     let fallback = store.post(&hit.post_key)?.map(|p| p.source_url);
     let target = ShotTarget::of_hit(&hit, fallback);
@@ -344,12 +344,17 @@ fn screenshot(
         ..ShotConfig::default()
     };
     let evidence = evidence::Evidence::open(data)?;
+    // robots.txt as the crawler reads it (default fetch settings).
+    let fetcher = mimamori::fetch::Fetcher::new(mimamori::fetch::FetchConfig::default())
+        .context("cannot set up the HTTP client for robots.txt")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let result = runtime.block_on(async {
-        let shooter = Shooter::launch(&config).await?;
+        let shooter = Shooter::launch(&config)
+            .await?
+            .with_guard(Guard::new(Some(fetcher)));
         let captured = shooter.capture(&target).await;
         shooter.close().await;
         captured

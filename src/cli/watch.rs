@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use mimamori::alert::Dispatcher;
 use mimamori::evidence::screenshot::worker::{ShotSender, ShotWorker};
-use mimamori::evidence::screenshot::{ShotConfig, ShotTarget};
+use mimamori::evidence::screenshot::{Guard, ShotConfig, ShotTarget};
 use mimamori::index::SyncHandle;
 use mimamori::recheck::RecheckConfig;
 use mimamori::serve::metrics::{Scrape, serve_metrics};
@@ -184,6 +184,7 @@ async fn watch(
             Arc::clone(evidence),
             Arc::clone(watcher.store()),
             shots,
+            Guard::new(Some(watcher.fetcher().clone())),
         )),
         _ => None,
     };

@@ -26,6 +26,8 @@
 //! timeout note. JavaScript dialogs are dismissed so they cannot block the load.
 
 mod files;
+pub mod guard;
+pub(crate) mod orphans;
 mod shooter;
 pub mod stamp;
 pub mod worker;
@@ -39,6 +41,7 @@ use serde::Deserialize;
 use super::EvidenceError;
 use crate::config::Watchlist;
 pub use files::{base_name, entries_of_hit, save, save_note};
+pub use guard::Guard;
 pub use shooter::{Shooter, find_browser};
 
 /// Where screenshots go inside the evidence directory.
@@ -98,13 +101,21 @@ pub enum ShotError {
         /// The browser's error text.
         message: String,
     },
-    /// The server answered with an error status (the post may be gone).
-    #[error("{url}: the server answered HTTP {status} (the post may have been deleted)")]
+    /// The server answered with an error status; only 404 and 410 suggest the post is gone.
+    #[error("{url}: the server answered HTTP {status}{}", status_meaning(*status))]
     Status {
         /// The URL.
         url: String,
         /// The status.
         status: u16,
+    },
+    /// The page is not one the browser may open (see [`guard`]).
+    #[error("{url}: not opened in the screenshot browser: {why}")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// Which rule refused it.
+        why: String,
     },
     /// A DevTools step failed or hung.
     #[error("{url}: {what} failed: {message}")]
@@ -122,6 +133,18 @@ pub enum ShotError {
     /// Writing the files or the ledger failed.
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
+}
+
+/// What an error status says about the post: a deletion only when the page says it is not
+/// there.
+fn status_meaning(status: u16) -> &'static str {
+    match status {
+        404 | 410 => " (the page says it is not there: the post may have been deleted)",
+        401 | 403 => " (access refused: a login, a block or a region limit, not a deletion)",
+        429 => " (rate limited: try again later)",
+        500..=599 => " (a server error, not a deletion: try again later)",
+        _ => "",
+    }
 }
 
 /// Screenshot settings: the `[evidence]` table's `screenshots` (default true),

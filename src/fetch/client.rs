@@ -525,6 +525,16 @@ impl Fetcher {
         Ok(h)
     }
 
+    /// Whether robots.txt lets us fetch `url`, read through this fetcher's cache, pacing and
+    /// breaker (for clients that fetch by other means: the screenshot browser).
+    pub async fn robots_allows(&self, url: &Url) -> Result<bool, FetchError> {
+        match self.check_robots(url).await {
+            Ok(()) => Ok(true),
+            Err(FetchError::Disallowed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether robots.txt lets us fetch `url` (loading it if not cached or expired).
     async fn check_robots(&self, url: &Url) -> Result<(), FetchError> {
         if url.path() == "/robots.txt" {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::network::SetBlockedUrLsParams;
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, EventJavascriptDialogOpening,
     HandleJavaScriptDialogParams, PrintToPdfParams, StopLoadingParams, Viewport,
@@ -19,6 +20,8 @@ use chromiumoxide::page::Page;
 use chrono::Utc;
 use futures_util::StreamExt;
 
+use super::guard::{self, Guard};
+use super::orphans;
 use super::stamp::{self, StampFacts, jst_time, png_size, utc_time};
 use super::{BROWSER_NAMES, Captured, ENV_CHROMIUM, ShotConfig, ShotError, ShotTarget};
 use crate::evidence::ledger;
@@ -87,6 +90,8 @@ pub struct Shooter {
     user_agent: String,
     counter: AtomicU64,
     broken: AtomicBool,
+    /// What the browser may open.
+    guard: Guard,
 }
 
 impl std::fmt::Debug for Shooter {
@@ -133,10 +138,13 @@ impl Shooter {
             path: exe.to_path_buf(),
             message,
         };
+        orphans::sweep();
         let profile = tempfile::Builder::new()
-            .prefix("mimamori-chromium-")
+            .prefix(orphans::PROFILE_PREFIX)
             .tempdir()
             .map_err(|e| fail(format!("cannot create a temporary profile: {e}")))?;
+        orphans::claim(profile.path())
+            .map_err(|e| fail(format!("cannot write into the temporary profile: {e}")))?;
         let cfg = BrowserConfig::builder()
             .chrome_executable(exe)
             .disable_default_args()
@@ -191,7 +199,15 @@ impl Shooter {
             user_agent: version.user_agent,
             counter: AtomicU64::new(0),
             broken: AtomicBool::new(false),
+            guard: Guard::default(),
         })
+    }
+
+    /// The rules the browser checks before it opens a page (robots.txt through a fetcher;
+    /// without this, only the scheme and private-address rules).
+    pub fn with_guard(mut self, guard: Guard) -> Shooter {
+        self.guard = guard;
+        self
     }
 
     /// The browser's product and version (`Chrome/120.0…`).
@@ -229,9 +245,7 @@ impl Shooter {
         url: &str,
         remark: Option<String>,
     ) -> Result<Captured, ShotError> {
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            return Err(ShotError::Scheme { url: url.into() });
-        }
+        self.guard.check(url, t.fallback_url.as_deref()).await?;
         let page = match step(
             url,
             "opening a tab",
@@ -272,6 +286,16 @@ impl Shooter {
             page.execute(metrics(width, VIEWPORT_HEIGHT)),
         )
         .await?;
+        // A public page may not make the browser reach into the network it runs in.
+        if !self.guard.is_local(url).await {
+            step(
+                url,
+                "blocking private addresses",
+                STEP,
+                page.execute(SetBlockedUrLsParams::new(guard::private_patterns())),
+            )
+            .await?;
+        }
         match tokio::time::timeout(self.config.timeout, page.goto(url)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
@@ -447,7 +471,8 @@ impl Shooter {
         Ok(stamped)
     }
 
-    /// Closes the browser (killing it if it does not go) and removes its profile.
+    /// Closes the browser (killing it if it does not go, with every process it started) and
+    /// removes its profile.
     pub async fn close(mut self) {
         if tokio::time::timeout(CLOSE, self.browser.close())
             .await
@@ -459,6 +484,15 @@ impl Shooter {
             let _ = self.browser.kill().await;
         }
         self.pump.abort();
+        // Drop kills what is left of the tree.
+    }
+}
+
+impl Drop for Shooter {
+    /// Whatever way the shooter ends (closed, dropped by a stopping runtime, a panic), no
+    /// browser process of its profile outlives it.
+    fn drop(&mut self) {
+        orphans::kill_profile(self.profile.path());
     }
 }
 

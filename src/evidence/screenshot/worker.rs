@@ -23,7 +23,8 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use super::{
-    Shooter, ShotConfig, ShotError, ShotTarget, entries_of_hit, find_browser, save, save_note,
+    Guard, Shooter, ShotConfig, ShotError, ShotTarget, entries_of_hit, find_browser, save,
+    save_note,
 };
 use crate::evidence::{Evidence, ledger};
 use crate::store::{Hit, HitFilter, Store};
@@ -102,11 +103,16 @@ pub struct ShotWorker {
 impl ShotWorker {
     /// Starts the worker on the current runtime; it looks for the browser and the hits left
     /// without screenshots first.
-    pub fn start(evidence: Arc<Evidence>, store: Arc<Store>, config: ShotConfig) -> ShotWorker {
+    pub fn start(
+        evidence: Arc<Evidence>,
+        store: Arc<Store>,
+        config: ShotConfig,
+        guard: Guard,
+    ) -> ShotWorker {
         let (tx, rx) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(rx, stop_rx, evidence, store, config));
+        let task = tokio::spawn(run(rx, stop_rx, evidence, store, (config, guard)));
         ShotWorker {
             sender: ShotSender { tx, dropped },
             stop,
@@ -180,6 +186,8 @@ pub fn unshot_hits(evidence: &Evidence, store: &Store) -> Result<Vec<ShotTarget>
 struct Run {
     evidence: Arc<Evidence>,
     config: ShotConfig,
+    /// What the browser may open.
+    guard: Guard,
     shooter: Option<Shooter>,
     /// Why there is no browser, once known.
     unavailable: Option<String>,
@@ -191,11 +199,12 @@ async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
     evidence: Arc<Evidence>,
     store: Arc<Store>,
-    config: ShotConfig,
+    (config, guard): (ShotConfig, Guard),
 ) -> WorkerStats {
     let mut r = Run {
         evidence: Arc::clone(&evidence),
         config,
+        guard,
         shooter: None,
         unavailable: None,
         stats: WorkerStats::default(),
@@ -203,6 +212,9 @@ async fn run(
     if let Err(e) = find_browser() {
         tracing::warn!("no screenshots: {e}; a note is kept with each hit's evidence instead");
         r.unavailable = Some(e.to_string());
+    } else {
+        // Browsers and profiles an earlier run left behind (killed before it could close them).
+        let _ = tokio::task::spawn_blocking(super::orphans::sweep).await;
     }
     let mut backlog: VecDeque<ShotTarget> =
         match tokio::task::spawn_blocking(move || unshot_hits(&evidence, &store)).await {
@@ -309,7 +321,7 @@ impl Run {
             match Shooter::launch(&self.config).await {
                 Ok(s) => {
                     tracing::info!(browser = %s.product(), "browser started for screenshots");
-                    self.shooter = Some(s);
+                    self.shooter = Some(s.with_guard(self.guard.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(
