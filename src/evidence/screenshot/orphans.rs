@@ -19,19 +19,67 @@ pub fn claim(profile: &Path) -> std::io::Result<()> {
     std::fs::write(profile.join(OWNER_FILE), std::process::id().to_string())
 }
 
-/// Kills every process whose command line gives `profile` as its `--user-data-dir`; returns
+/// Kills every process whose command line names `profile` (the browser's
+/// `--user-data-dir`, and helpers such as the crash handler that keep files in it); returns
 /// how many.
 pub fn kill_profile(profile: &Path) -> usize {
-    let flag = format!("--user-data-dir={}", profile.display());
-    let pids: Vec<u32> = processes()
-        .into_iter()
-        .filter(|(_, args)| args.iter().any(|a| a == &flag))
-        .map(|(pid, _)| pid)
+    let dir = profile.display().to_string();
+    let names = |a: &String| {
+        a.find(&dir).is_some_and(|at| {
+            // The path itself or a file below it, not a longer sibling name.
+            matches!(a[at + dir.len()..].chars().next(), None | Some('/'))
+        })
+    };
+    let all = processes();
+    let mut pids: Vec<u32> = all
+        .iter()
+        .filter(|(_, args)| args.iter().any(names))
+        .map(|(pid, _)| *pid)
         .collect();
+    // And their descendants: the network service and renderers do not name the profile, but
+    // write into it until they notice the browser is gone.
+    let parents: Vec<(u32, u32)> = all
+        .iter()
+        .filter_map(|(pid, _)| parent_of(*pid).map(|pp| (*pid, pp)))
+        .collect();
+    loop {
+        let more: Vec<u32> = parents
+            .iter()
+            .filter(|(pid, pp)| pids.contains(pp) && !pids.contains(pid))
+            .map(|(pid, _)| *pid)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        pids.extend(more);
+    }
     for pid in &pids {
         kill(*pid);
     }
+    // Until they are gone a dying process may still write into the profile.
+    for _ in 0..40 {
+        if pids.iter().all(|p| !running(*p)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     pids.len()
+}
+
+/// The parent pid of `pid` (`/proc/<pid>/stat`, the field after the state).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` exists and is not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name in parentheses: `pid (comm) S …`.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
 }
 
 /// Kills the browsers of shooters whose owner process is gone and removes their profiles —
@@ -60,18 +108,41 @@ pub fn sweep() -> usize {
         let owner = std::fs::read_to_string(profile.join(OWNER_FILE))
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok());
-        // A profile without an owner file is being set up right now, or is not ours.
-        if owner.is_none_or(alive) {
-            continue;
+        match owner {
+            Some(pid) if alive(pid) => continue,
+            Some(_) => {}
+            // Without an owner file: being set up right now — or what a dying browser wrote
+            // back after an earlier removal; left a minute, it is garbage.
+            None => {
+                let old = std::fs::metadata(&profile)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(60));
+                if !old {
+                    continue;
+                }
+            }
         }
         let n = kill_profile(&profile);
         if n > 0 {
             tracing::warn!(profile = %profile.display(), processes = n, "killed a browser left behind by an earlier run");
         }
         killed += n;
-        let _ = std::fs::remove_dir_all(&profile);
+        remove_profile(&profile);
     }
     killed
+}
+
+/// Removes a profile directory, again a few times while its killed processes finish dying.
+fn remove_profile(profile: &Path) {
+    for _ in 0..10 {
+        if std::fs::remove_dir_all(profile).is_ok() || !profile.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tracing::warn!(profile = %profile.display(), "cannot remove a left-behind browser profile");
 }
 
 /// Whether `pid` is a running mimamori process (not a reused pid of something else).
@@ -152,7 +223,10 @@ mod tests {
             b.try_wait().expect("try_wait").is_none(),
             "the live one runs on"
         );
-        assert_eq!(kill_profile(&live), 1);
+        assert!(
+            kill_profile(&live) >= 1,
+            "the shell and the sleep it started"
+        );
         assert!(b.wait().expect("wait").code().is_none());
     }
 }
