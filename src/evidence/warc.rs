@@ -229,11 +229,13 @@ pub fn response_block(records: &[u8]) -> Option<&[u8]> {
             .trim()
             .parse()
             .ok()?;
-        let block = rest.get(head_end + 4..head_end + 4 + length)?;
+        // A hostile or corrupt Content-Length may be near usize::MAX: checked, not wrapped.
+        let end = (head_end + 4).checked_add(length)?;
+        let block = rest.get(head_end + 4..end)?;
         if head.lines().any(|l| l == "WARC-Type: response") {
             return Some(block);
         }
-        rest = rest.get(head_end + 4 + length + 4..)?;
+        rest = rest.get(end + 4..)?;
     }
     None
 }
@@ -279,6 +281,16 @@ mod tests {
         ] {
             assert_eq!(base32(input.as_bytes()), want, "{input}");
         }
+    }
+
+    #[test]
+    fn a_content_length_past_usize_max_finds_no_block() {
+        // Found while writing the `warc_records` fuzz target: the end of the block overflowed.
+        let records = b"WARC/1.1\r\nContent-Length: 18446744073709551615\r\n\r\nx";
+        assert_eq!(response_block(records), None);
+        let records =
+            b"WARC/1.1\r\nWARC-Type: response\r\nContent-Length: 18446744073709551612\r\n\r\nx";
+        assert_eq!(response_block(records), None);
     }
 
     #[test]
